@@ -1,0 +1,220 @@
+"""Loopback layer: every peer behind the same gunicorn (sync workers), loaded by ``wrk``.
+
+Only 127.0.0.1 is ever contacted. Each scenario is verified over HTTP before ``wrk`` runs
+for a bounded duration; errors (socket errors, plus non-2xx/3xx except for the 404 case)
+are reported and must be 0.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from bench import REPO_ROOT
+from bench.scenarios import Reply, Scenario
+
+HOST = "127.0.0.1"
+
+
+def tools_missing() -> str | None:
+    """Why the loopback layer cannot run here (None when it can)."""
+    if shutil.which("wrk") is None:
+        return "wrk not found (apt-get install -y wrk)"
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return "gunicorn not installed (pip install gunicorn)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A gunicorn process serving one peer's app of one kind on a free loopback port."""
+
+    def __init__(self, peer: str, kind: str, workers: int) -> None:
+        self.port = _free_port()
+        env = {**os.environ, "BENCH_PEER": peer, "BENCH_KIND": kind}
+        cmd = [
+            sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers),
+            "-b", f"{HOST}:{self.port}", "--log-level", "warning", "bench.apps.wsgi:app",
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"gunicorn exited: {err.strip()[-300:]}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn did not start in 20 s")
+
+    def request(self, scenario: Scenario, cookie: str | None = None) -> Reply:
+        """One request with http.client (used to verify before loading)."""
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        headers = {"Content-Type": scenario.content_type} if scenario.content_type else {}
+        if cookie:
+            headers["Cookie"] = cookie
+        try:
+            conn.request(scenario.method, scenario.target, scenario.body or None, headers)
+            resp = conn.getresponse()
+            return Reply(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        """SIGTERM our gunicorn master (it stops its workers) and wait."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+def verify(server: Server, scenario: Scenario) -> str | None:
+    """Check the live server's answer; returns the cookie to send (session) or None."""
+    cookie = None
+    if scenario.session:
+        first = server.request(scenario)
+        values = [v for v in first.header_all("Set-Cookie") if v.startswith("session=")]
+        if first.body != b"1" or not values:
+            raise RuntimeError(f"first session request: {first.status} {first.body[:60]!r}")
+        cookie = values[0].split(";", 1)[0]
+    reply = server.request(scenario, cookie)
+    problem = scenario.check(reply)
+    if problem:
+        raise RuntimeError(problem)
+    return cookie
+
+
+def _lua(scenario: Scenario, cookie: str | None, tmp: str) -> str | None:
+    lines = []
+    if scenario.method != "GET":
+        lines.append(f"wrk.method = {json.dumps(scenario.method)}")
+    if scenario.body:
+        path = os.path.join(tmp, "body.bin")
+        with open(path, "wb") as f:
+            f.write(scenario.body)
+        lines.append(
+            f'local f = io.open({json.dumps(path)}, "rb"); wrk.body = f:read("*a"); f:close()'
+        )
+    if scenario.content_type:
+        lines.append(f'wrk.headers["Content-Type"] = {json.dumps(scenario.content_type)}')
+    if cookie:
+        lines.append(f'wrk.headers["Cookie"] = {json.dumps(cookie)}')
+    if not lines:
+        return None
+    script = os.path.join(tmp, "scenario.lua")
+    with open(script, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return script
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(out: str, expect_status: int) -> dict[str, Any]:
+    """Requests/s, p50/p99 latency (ms) and error count from wrk's ``--latency`` output."""
+
+    def latency(pct: str) -> float | None:
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = sum(int(x) for x in sock.groups()) if sock else 0
+    if non2xx and expect_status < 400:
+        errors += int(non2xx.group(1))
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "requests": int(total.group(1)) if total else 0,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "errors": errors,
+    }
+
+
+def run_wrk(
+    server: Server, scenario: Scenario, cookie: str | None, duration: float, connections: int
+) -> dict[str, Any]:
+    """Load ``scenario`` for ``duration`` seconds with one wrk thread."""
+    with tempfile.TemporaryDirectory(prefix="erlen-bench-") as tmp:
+        script = _lua(scenario, cookie, tmp)
+        seconds = max(1, round(duration))  # wrk takes whole seconds ("3.0s" is rejected)
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+        if script:
+            cmd += ["-s", script]
+        cmd.append(f"http://{HOST}:{server.port}{scenario.target}")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    res = parse_wrk(proc.stdout, scenario.expect_status)
+    if not res["requests"]:
+        raise RuntimeError(f"wrk failed: {(proc.stderr or proc.stdout).strip()[:200]}")
+    return res
+
+
+def run_loopback(
+    peers: list[str],
+    scenarios: list[Scenario],
+    duration: float = 3.0,
+    workers: int | None = None,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Every peer × scenario over loopback: ``{"config": …, "results": {scenario: {peer: …}}}``."""
+    workers = workers or (os.cpu_count() or 1)
+    connections = 2 * workers
+    results: dict[str, dict[str, Any]] = {s.name: {} for s in scenarios}
+    for peer in peers:
+        for kind in sorted({s.kind for s in scenarios}):
+            try:
+                server = Server(peer, kind, workers)
+            except RuntimeError as exc:
+                for s in scenarios:
+                    if s.kind == kind:
+                        results[s.name][peer] = {"error": str(exc)}
+                continue
+            try:
+                for s in (s for s in scenarios if s.kind == kind):
+                    try:
+                        cookie = verify(server, s)
+                        res = run_wrk(server, s, cookie, duration, connections)
+                    except Exception as exc:
+                        res = {"error": f"{type(exc).__name__}: {exc}"}
+                    results[s.name][peer] = res
+                    log(f"  loopback {s.name:15} {peer:7} {_fmt(res)}")
+            finally:
+                server.stop()
+    config = {
+        "server": f"gunicorn sync, {workers} workers",
+        "load": f"wrk -t1 -c{connections} -d{max(1, round(duration))}s",
+    }
+    return {"config": config, "results": results}
+
+
+def _fmt(res: dict[str, Any]) -> str:
+    if "error" in res:
+        return "FAIL " + res["error"]
+    return f"{res['rps']:9.0f} req/s  p50 {res['p50_ms']} ms  p99 {res['p99_ms']} ms  errors {res['errors']}"

@@ -1,0 +1,200 @@
+"""Write a run's results as Markdown, JSON and a PNG bar chart."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+Results = dict[str, Any]
+
+#: Extra in-process column shown for the template scenario only.
+JINJA_DIRECT = "jinja2 direct"
+
+
+def _us(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "n/a"
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def _cell(results: Results, scenario: str, peer: str) -> Any:
+    cell = results["inprocess"].get(scenario, {}).get(peer)
+    if cell is None:
+        return None
+    return cell.get("us", "FAIL")
+
+
+def _ratio(peer_time: Any, erlen_time: Any) -> str:
+    if isinstance(peer_time, float) and isinstance(erlen_time, float) and erlen_time > 0:
+        return f"{peer_time / erlen_time:.2f}×"
+    return "n/a"
+
+
+def markdown(results: Results) -> str:
+    """The report: environment, in-process µs and erlen ratios, startup/RSS, loopback."""
+    meta = results["meta"]
+    peers: list[str] = meta["peers"]
+    scenarios: list[str] = meta["scenarios"]
+    out = [
+        "# erlen benchmark results",
+        "",
+        f"- date: {meta['date']}",
+        f"- python: {meta['python']}",
+        f"- CPU: {meta['cpu']} ({meta['cores']} cores), {meta['platform']}",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+        f"- mode: {meta['mode']}; harness overhead (no-op WSGI app): "
+        f"{_us(meta.get('harness_us'))} µs/request (included in every number below)",
+    ]
+    if meta["unavailable"]:
+        out.append(
+            "- not measured: " + "; ".join(f"{p} ({why})" for p, why in meta["unavailable"].items())
+        )
+    out += [
+        "",
+        "## In-process: µs per request (lower is better)",
+        "",
+        "Each WSGI app is called directly with a fresh environ; best of "
+        f"{meta['rounds']} rounds. FAIL = wrong response (never timed), n/a = peer unavailable.",
+        "",
+    ]
+    cols = peers + ([JINJA_DIRECT] if "template" in scenarios else [])
+    out.append("| scenario | " + " | ".join(cols) + " |")
+    out.append("|---|" + "---:|" * len(cols))
+    for name in scenarios:
+        row = [_us(_cell(results, name, p)) for p in peers]
+        if JINJA_DIRECT in cols:
+            row.append(_us(_cell(results, name, JINJA_DIRECT)) if name == "template" else "")
+        out.append(f"| {name} | " + " | ".join(row) + " |")
+
+    others = [p for p in peers if p != "erlen"]
+    out += [
+        "",
+        "## erlen's ratio to each peer (peer time / erlen time: >1 means erlen is faster)",
+        "",
+        "| scenario | " + " | ".join(f"vs {p}" for p in others) + " |",
+        "|---|" + "---:|" * len(others),
+    ]
+    for name in scenarios:
+        erlen = _cell(results, name, "erlen")
+        out.append(
+            f"| {name} | "
+            + " | ".join(_ratio(_cell(results, name, p), erlen) for p in others)
+            + " |"
+        )
+
+    if "json-param" in scenarios and "many-routes" in scenarios:
+        out += [
+            "",
+            "## Routing: 1,000 routes vs 50 (many-routes − json-param, µs; same view and JSON)",
+            "",
+            "| " + " | ".join(peers) + " |",
+            "|" + "---:|" * len(peers),
+        ]
+        deltas = []
+        for p in peers:
+            a, b = _cell(results, "many-routes", p), _cell(results, "json-param", p)
+            deltas.append(
+                f"{a - b:+.1f}" if isinstance(a, float) and isinstance(b, float) else "n/a"
+            )
+        out.append("| " + " | ".join(deltas) + " |")
+
+    if results.get("startup"):
+        out += [
+            "",
+            "## Startup and memory (fresh subprocess each)",
+            "",
+            "import + create the main app: best (median) ms and modules loaded; RSS after "
+            "N hello requests in-process (baseline `python` = harness without a framework).",
+            "",
+            "| peer | startup ms | modules | RSS MiB | requests |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for peer, s in results["startup"].items():
+            if "error" in s:
+                out.append(f"| {peer} | FAIL: {s['error']} | | | |")
+                continue
+            st = f"{s['ms']:.1f} ({s['median_ms']:.1f})" if "ms" in s else ""
+            rss = f"{s['rss_mib']:.1f}" if s.get("rss_mib") else ""
+            out.append(
+                f"| {peer} | {st} | {s.get('modules', '')} | {rss} | {s.get('requests', '')} |"
+            )
+
+    loop = results.get("loopback")
+    if loop:
+        cfg = loop["config"]
+        out += [
+            "",
+            f"## Loopback: {cfg['server']}, {cfg['load']} on 127.0.0.1",
+            "",
+            "requests/s (p50 ms / p99 ms) [errors]; the server and wrk share the machine's cores.",
+            "",
+            "| scenario | " + " | ".join(peers) + " | erlen rps / best peer rps |",
+            "|---|" + "---:|" * (len(peers) + 1),
+        ]
+        for name, cells in loop["results"].items():
+            row = []
+            for p in peers:
+                c = cells.get(p)
+                if c is None:
+                    row.append("n/a")
+                elif "error" in c:
+                    row.append("FAIL")
+                else:
+                    row.append(f"{c['rps']:,.0f} ({c['p50_ms']} / {c['p99_ms']}) [{c['errors']}]")
+            rates = {p: c["rps"] for p, c in cells.items() if c and "rps" in c}
+            best = max((v for p, v in rates.items() if p not in ("erlen", "bare")), default=0)
+            rel = f"{rates['erlen'] / best:.2f}×" if "erlen" in rates and best else "n/a"
+            out.append(f"| {name} | " + " | ".join(row) + f" | {rel} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def chart(results: Results, path: str) -> str | None:
+    """Grouped bar chart of in-process µs (log scale); returns why not drawn, or None."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib not installed: no PNG (pip install matplotlib)"
+    peers: list[str] = results["meta"]["peers"]
+    scenarios: list[str] = results["meta"]["scenarios"]
+    width = 0.8 / len(peers)
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    for i, peer in enumerate(peers):
+        xs, ys = [], []
+        for j, name in enumerate(scenarios):
+            v = _cell(results, name, peer)
+            if isinstance(v, float):
+                xs.append(j + (i - (len(peers) - 1) / 2) * width)
+                ys.append(v)
+        ax.bar(xs, ys, width, label=peer)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(scenarios)), scenarios, rotation=20)
+    ax.set_ylabel("µs per request (log scale, lower is better)")
+    ax.set_title(f"erlen bench, in-process ({results['meta']['date']}, {results['meta']['cpu']})")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write_all(results: Results, out_dir: str) -> list[str]:
+    """Write latest.md, latest.json and latest.png into ``out_dir``; returns the paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = [os.path.join(out_dir, f"latest.{ext}") for ext in ("md", "json", "png")]
+    with open(paths[0], "w") as f:
+        f.write(markdown(results))
+    with open(paths[1], "w") as f:
+        json.dump(results, f, indent=1)
+    why = chart(results, paths[2])
+    if why:
+        results["meta"]["png"] = why
+        return paths[:2]
+    return paths

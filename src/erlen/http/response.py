@@ -1,0 +1,721 @@
+"""The HTTP response object (Werkzeug-compatible), independent of any server.
+
+``Response("Hello")`` is the most frequent object a web app builds, so its
+constructor has a fast path for ``str``/``bytes`` bodies that builds the header
+list directly (trusted values, no validation) and looks up a precomputed
+status line. Everything a user sets goes through ``Headers`` validation, so a
+CR/LF in a header value is a ``ValueError`` rather than response splitting.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..status import HTTP_STATUS_CODES
+from .datastructures import Headers, HeaderSet
+from .parsing import (
+    dump_cookie,
+    generate_etag,
+    http_date,
+    parse_date,
+    parse_etags,
+    parse_options_header,
+    quote_etag,
+    unquote_etag,
+)
+
+__all__ = ["Response", "get_content_type"]
+
+# "200 OK", "404 NOT FOUND", ...: Werkzeug's upper-case status lines, built once.
+_STATUS_LINES: dict[int, str] = {
+    code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()
+}
+_CHARSET_MIMETYPES = frozenset(
+    {
+        "application/ecmascript",
+        "application/javascript",
+        "application/sql",
+        "application/xml",
+        "application/xml-dtd",
+        "application/xml-external-parsed-entity",
+    }
+)
+_CT_CACHE: dict[str, str] = {}
+# Headers that describe the body and must go on a 304 (RFC 9110 15.4.5).
+_ENTITY_HEADERS = frozenset(
+    {
+        "allow",
+        "content-encoding",
+        "content-language",
+        "content-length",
+        "content-location",
+        "content-md5",
+        "content-range",
+        "content-type",
+        "expires",
+        "last-modified",
+    }
+)
+
+
+def get_content_type(mimetype: str, charset: str = "utf-8") -> str:
+    """Add ``; charset=utf-8`` to textual mimetypes, as Werkzeug does."""
+    if charset == "utf-8":
+        ct = _CT_CACHE.get(mimetype)
+        if ct is not None:
+            return ct
+    if mimetype.startswith("text/") or mimetype in _CHARSET_MIMETYPES or mimetype.endswith("+xml"):
+        ct = f"{mimetype}; charset={charset}"
+    else:
+        ct = mimetype
+    if charset == "utf-8" and len(_CT_CACHE) < 256:
+        _CT_CACHE[mimetype] = ct
+    return ct
+
+
+def _status_line(code: int) -> str:
+    line = _STATUS_LINES.get(code)
+    return line if line is not None else f"{code} UNKNOWN"
+
+
+def _clean_status(value: str | int) -> tuple[str, int]:
+    """Normalise a status given as int or str to ``(status_line, code)``."""
+    if isinstance(value, int):
+        code = int(value)
+        return _status_line(code), code
+    if not isinstance(value, str):
+        raise TypeError("Invalid status argument: expected int or str.")
+    value = value.strip()
+    if not value:
+        raise ValueError("Empty status argument")
+    code_str, sep, _ = value.partition(" ")
+    try:
+        code = int(code_str)
+    except ValueError:
+        return f"0 {value}", 0  # only a reason phrase
+    if sep:
+        return value, code
+    return _status_line(code), code
+
+
+def _iter_encoded(iterable: Iterable[str | bytes]) -> Iterator[bytes]:
+    for item in iterable:
+        if isinstance(item, str):
+            yield item.encode()
+        else:
+            yield item
+
+
+def _is_resource_modified(
+    environ: Mapping[str, Any], etag: str | None, last_modified: str | None
+) -> bool:
+    """False when the client's validators say its cached copy is current."""
+    unmodified = False
+    lm = parse_date(last_modified) if last_modified else None
+    if lm is not None:
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        if since is not None and lm.replace(microsecond=0) <= since:
+            unmodified = True
+    if etag:
+        tag, _ = unquote_etag(etag)
+        if tag is not None:
+            if_none_match = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
+            if if_none_match:
+                # RFC 9110 13.1.2: weak comparison for If-None-Match
+                unmodified = if_none_match.contains_weak(tag)
+            if_match = parse_etags(environ.get("HTTP_IF_MATCH"))
+            if if_match:
+                # RFC 9110 13.1.1: strong comparison for If-Match
+                unmodified = not if_match.is_strong(tag)
+    return not unmodified
+
+
+class _ClosingIterator:
+    """The WSGI body: iterates the response and runs its close callbacks."""
+
+    __slots__ = ("_iter", "_close")
+
+    def __init__(self, iterable: Iterable[bytes], close: Callable[[], None]) -> None:
+        self._iter = iter(iterable)
+        self._close = close
+
+    def __iter__(self) -> _ClosingIterator:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._iter)
+
+    def close(self) -> None:
+        self._close()
+
+
+class Response:
+    """An HTTP response: status, headers, and a body (bytes or an iterable).
+
+    Also a WSGI application (``response(environ, start_response)``), so any
+    WSGI server or middleware can run it directly.
+    """
+
+    __slots__ = (
+        "headers",
+        "_status",
+        "_status_code",
+        "response",
+        "direct_passthrough",
+        "_on_close",
+    )
+
+    #: The mimetype when none is given (``text/html`` in the core subclass).
+    default_mimetype: str | None = "text/plain"
+    #: Whether ``set_data`` and the WSGI call fill in ``Content-Length``.
+    automatically_set_content_length: bool = True
+    #: Whether ``get_data`` may buffer a streamed body into a list.
+    implicit_sequence_conversion: bool = True
+    #: Warn limit for cookies, passed to ``dump_cookie``.
+    max_cookie_size: int = 4093
+    #: Used by ``get_json``; a subclass may swap in another JSON library.
+    json_module: Any = _json
+
+    headers: Headers
+    response: Any
+    direct_passthrough: bool
+
+    def __init__(
+        self,
+        response: Iterable[bytes] | Iterable[str] | bytes | str | None = None,
+        status: int | str | None = None,
+        headers: Headers | Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        self.direct_passthrough = direct_passthrough
+        self._on_close: list[Callable[[], Any]] | None = None
+        if status is None:
+            self._status = "200 OK"
+            self._status_code = 200
+        elif type(status) is int and status in _STATUS_LINES:
+            self._status = _STATUS_LINES[status]
+            self._status_code = status
+        else:
+            self._status, self._status_code = _clean_status(status)
+
+        if headers is None and mimetype is None and content_type is None:
+            # fast path: trusted values, no header validation
+            rtype = type(response)
+            if rtype is str or rtype is bytes:
+                data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
+                self.response = [data]
+                dm = type(self).default_mimetype
+                if dm is None:
+                    self.headers = Headers._from_list([("Content-Length", str(len(data)))])
+                else:
+                    self.headers = Headers._from_list(
+                        [
+                            ("Content-Type", get_content_type(dm)),
+                            ("Content-Length", str(len(data))),
+                        ]
+                    )
+                return
+
+        if headers is None:
+            hdrs = Headers()
+        elif isinstance(headers, Headers):
+            hdrs = headers
+        else:
+            hdrs = Headers(headers)  # type: ignore[arg-type]
+        self.headers = hdrs
+        if content_type is None:
+            if mimetype is None and "content-type" not in hdrs:
+                mimetype = self.default_mimetype
+            if mimetype is not None:
+                content_type = get_content_type(mimetype)
+        if content_type is not None:
+            hdrs["Content-Type"] = content_type
+
+        if response is None:
+            self.response = []
+        elif isinstance(response, (str, bytes, bytearray)):
+            self.set_data(response)
+        else:
+            self.response = response
+
+    def __repr__(self) -> str:
+        if self.is_sequence:
+            body_info = f"{sum(map(len, self.iter_encoded()))} bytes"
+        else:
+            body_info = "streamed" if self.is_streamed else "likely-streamed"
+        return f"<{type(self).__name__} {body_info} [{self._status}]>"
+
+    # -- status --------------------------------------------------------------
+    @property
+    def status_code(self) -> int:
+        """The numeric status code (200, 404, ...)."""
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, code: int) -> None:
+        self._status, self._status_code = _clean_status(code)
+
+    @property
+    def status(self) -> str:
+        """The status line, e.g. ``"404 NOT FOUND"``."""
+        return self._status
+
+    @status.setter
+    def status(self, value: str | int) -> None:
+        self._status, self._status_code = _clean_status(value)
+
+    # -- content type ----------------------------------------------------------
+    @property
+    def content_type(self) -> str | None:
+        """The raw ``Content-Type`` header."""
+        return self.headers.get("Content-Type")
+
+    @content_type.setter
+    def content_type(self, value: str | None) -> None:
+        if value is None:
+            self.headers.remove("Content-Type")
+        else:
+            self.headers["Content-Type"] = value
+
+    @property
+    def mimetype(self) -> str | None:
+        """The mimetype (content type without parameters, lower case)."""
+        ct = self.headers.get("Content-Type")
+        if ct is None:
+            return None
+        return ct.split(";", 1)[0].strip().lower()
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        self.headers["Content-Type"] = get_content_type(value)
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """The Content-Type parameters (a copy: assign ``content_type`` to change)."""
+        ct = self.headers.get("Content-Type")
+        if not ct:
+            return {}
+        return dict(parse_options_header(ct)[1])
+
+    @property
+    def is_json(self) -> bool:
+        """True for ``application/json`` and ``application/*+json`` bodies."""
+        mt = self.mimetype
+        return mt is not None and (
+            mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+        )
+
+    # -- simple headers --------------------------------------------------------
+    @property
+    def content_length(self) -> int | None:
+        """``Content-Length`` as an int, or None if missing or invalid."""
+        value = self.headers.get("Content-Length")
+        if value is None:
+            return None
+        try:
+            n = int(value)
+        except ValueError:
+            return None
+        return n if n >= 0 else None
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        if value is None:
+            self.headers.remove("Content-Length")
+        else:
+            self.headers["Content-Length"] = str(int(value))
+
+    @property
+    def location(self) -> str | None:
+        """The ``Location`` header (redirect target)."""
+        return self.headers.get("Location")
+
+    @location.setter
+    def location(self, value: str | None) -> None:
+        self._set_or_remove("Location", value)
+
+    def _set_or_remove(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.headers.remove(name)
+        else:
+            self.headers[name] = value
+
+    def _get_date(self, name: str) -> datetime | None:
+        return parse_date(self.headers.get(name))
+
+    def _set_date(self, name: str, value: datetime | int | float | str | None) -> None:
+        if value is None:
+            self.headers.remove(name)
+        elif isinstance(value, str):
+            self.headers[name] = value
+        else:
+            self.headers[name] = http_date(value)
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """``Last-Modified`` as an aware datetime."""
+        return self._get_date("Last-Modified")
+
+    @last_modified.setter
+    def last_modified(self, value: datetime | int | float | str | None) -> None:
+        self._set_date("Last-Modified", value)
+
+    @property
+    def expires(self) -> datetime | None:
+        """``Expires`` as an aware datetime."""
+        return self._get_date("Expires")
+
+    @expires.setter
+    def expires(self, value: datetime | int | float | str | None) -> None:
+        self._set_date("Expires", value)
+
+    @property
+    def date(self) -> datetime | None:
+        """``Date`` as an aware datetime."""
+        return self._get_date("Date")
+
+    @date.setter
+    def date(self, value: datetime | int | float | str | None) -> None:
+        self._set_date("Date", value)
+
+    @property
+    def age(self) -> timedelta | None:
+        """``Age`` as a timedelta (seconds in the cache)."""
+        value = self.headers.get("Age")
+        if value is None:
+            return None
+        try:
+            seconds = int(value)
+        except ValueError:
+            return None
+        return timedelta(seconds=seconds) if seconds >= 0 else None
+
+    @age.setter
+    def age(self, value: timedelta | int | None) -> None:
+        if value is None:
+            self.headers.remove("Age")
+        elif isinstance(value, timedelta):
+            self.headers["Age"] = str(int(value.total_seconds()))
+        else:
+            self.headers["Age"] = str(int(value))
+
+    @property
+    def retry_after(self) -> datetime | None:
+        """``Retry-After`` as an aware datetime (seconds are added to now)."""
+        value = self.headers.get("Retry-After")
+        if value is None:
+            return None
+        if value.isdigit():
+            return datetime.now(UTC) + timedelta(seconds=int(value))
+        return parse_date(value)
+
+    @retry_after.setter
+    def retry_after(self, value: datetime | int | str | None) -> None:
+        if value is None:
+            self.headers.remove("Retry-After")
+        elif isinstance(value, datetime):
+            self.headers["Retry-After"] = http_date(value)
+        else:
+            self.headers["Retry-After"] = str(value)
+
+    @property
+    def vary(self) -> HeaderSet:
+        """The ``Vary`` header as a set; changes are written back to the header."""
+        headers = self.headers
+
+        def on_update(hs: HeaderSet) -> None:
+            if not hs:
+                headers.remove("Vary")
+            else:
+                headers["Vary"] = hs.to_header()
+
+        raw = headers.get("Vary")
+        items = [v.strip() for v in raw.split(",") if v.strip()] if raw else []
+        return HeaderSet(items, on_update)
+
+    @vary.setter
+    def vary(self, value: Iterable[str] | str | None) -> None:
+        if not value:
+            self.headers.remove("Vary")
+        elif isinstance(value, str):
+            self.headers["Vary"] = value
+        else:
+            self.headers["Vary"] = ", ".join(value)
+
+    # -- body --------------------------------------------------------------------
+    @property
+    def is_sequence(self) -> bool:
+        """True when the body is a buffered list/tuple (not a stream)."""
+        return isinstance(self.response, (tuple, list))
+
+    @property
+    def is_streamed(self) -> bool:
+        """True when the body has no known length (generator, iterator)."""
+        try:
+            len(self.response)
+        except (TypeError, AttributeError):
+            return True
+        return False
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """Iterate the body as bytes (str items are UTF-8 encoded)."""
+        return _iter_encoded(self.response)
+
+    def make_sequence(self) -> None:
+        """Buffer a streamed body into a list (its ``close`` still runs later)."""
+        if not self.is_sequence:
+            close = getattr(self.response, "close", None)
+            self.response = list(self.iter_encoded())
+            if close is not None:
+                self.call_on_close(close)
+
+    def _ensure_sequence(self) -> None:
+        if self.is_sequence:
+            return
+        if self.direct_passthrough:
+            raise RuntimeError(
+                "Attempted implicit sequence conversion but the response object is in"
+                " direct passthrough mode."
+            )
+        if not self.implicit_sequence_conversion:
+            raise RuntimeError(
+                "The response object required the iterable to be a sequence, but the"
+                " implicit conversion was disabled. Call make_sequence() yourself."
+            )
+        self.make_sequence()
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The whole body (buffering a stream first); ``as_text`` decodes UTF-8."""
+        self._ensure_sequence()
+        resp = self.response
+        if len(resp) == 1 and type(resp[0]) is bytes:
+            rv: bytes = resp[0]
+        else:
+            rv = b"".join(self.iter_encoded())
+        if as_text:
+            return rv.decode()
+        return rv
+
+    def set_data(self, value: bytes | bytearray | str) -> None:
+        """Replace the body and set ``Content-Length`` to match."""
+        data = value.encode() if isinstance(value, str) else bytes(value)
+        self.response = [data]
+        if self.automatically_set_content_length:
+            self.headers["Content-Length"] = str(len(data))
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes (settable)."""
+        return self.get_data()  # type: ignore[return-value]
+
+    @data.setter
+    def data(self, value: bytes | str) -> None:
+        self.set_data(value)
+
+    @property
+    def json(self) -> Any:
+        """The parsed JSON body, or None when the mimetype is not JSON."""
+        return self.get_json()
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """Parse the body as JSON (mostly for tests)."""
+        if not (force or self.is_json):
+            return None
+        data = self.get_data()
+        try:
+            return self.json_module.loads(data)
+        except ValueError:
+            if not silent:
+                raise
+            return None
+
+    def freeze(self) -> None:
+        """Buffer the body and fix ``Content-Length`` (e.g. before caching)."""
+        self.response = list(self.iter_encoded())
+        self.headers["Content-Length"] = str(sum(map(len, self.response)))
+
+    # -- cookies -------------------------------------------------------------------
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: timedelta | int | None = None,
+        expires: str | datetime | int | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header (see ``dump_cookie`` for the options)."""
+        self.headers.add(
+            "Set-Cookie",
+            dump_cookie(
+                key,
+                value=value,
+                max_age=max_age,
+                expires=expires,
+                path=path,
+                domain=domain,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                partitioned=partitioned,
+                max_size=self.max_cookie_size,
+            ),
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Expire a cookie on the client (same path/domain as when set)."""
+        self.set_cookie(
+            key,
+            expires=0,
+            max_age=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+
+    # -- etags & conditional -----------------------------------------------------
+    def get_etag(self) -> tuple[str | None, bool | None]:
+        """``(etag, is_weak)`` from the ``ETag`` header, or ``(None, None)``."""
+        return unquote_etag(self.headers.get("ETag"))
+
+    def set_etag(self, etag: str, weak: bool = False) -> None:
+        """Set the ``ETag`` header (quoted here)."""
+        self.headers["ETag"] = quote_etag(etag, weak)
+
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ETag computed from the body unless one is already present."""
+        if overwrite or "etag" not in self.headers:
+            self.set_etag(generate_etag(self.get_data()), weak)  # type: ignore[arg-type]
+
+    def make_conditional(
+        self,
+        request_or_environ: Any,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Turn this into a 304 (or 412) when the request's validators match.
+
+        Honours If-None-Match (weak comparison), If-Modified-Since and If-Match
+        against this response's ``ETag``/``Last-Modified``. Only GET and HEAD
+        are affected. Range requests are not handled yet (``accept_ranges``
+        only sets the ``Accept-Ranges`` header).
+        """
+        environ = getattr(request_or_environ, "environ", request_or_environ)
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return self
+        headers = self.headers
+        if "date" not in headers:
+            headers["Date"] = http_date()
+        if accept_ranges:
+            headers["Accept-Ranges"] = "bytes" if accept_ranges is True else accept_ranges
+        if (
+            self.automatically_set_content_length
+            and self.is_sequence
+            and "content-length" not in headers
+        ):
+            try:
+                length = sum(len(x) for x in self.iter_encoded())
+            except UnicodeError:
+                pass
+            else:
+                headers["Content-Length"] = str(length)
+        if not _is_resource_modified(environ, headers.get("ETag"), headers.get("Last-Modified")):
+            if parse_etags(environ.get("HTTP_IF_MATCH")):
+                self.status_code = 412
+            else:
+                self.status_code = 304
+        return self
+
+    # -- closing & WSGI ------------------------------------------------------------
+    def call_on_close(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """Register ``func`` to run when the server closes the response."""
+        if self._on_close is None:
+            self._on_close = []
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> None:
+        """Close the body iterable and run the ``call_on_close`` callbacks."""
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()
+        callbacks = self._on_close
+        if callbacks:
+            self._on_close = None
+            for func in callbacks:
+                func()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def iter_body(self) -> Iterable[bytes]:
+        """The body as the server should send it (passthrough or encoded)."""
+        if self.direct_passthrough:
+            return self.response  # type: ignore[no-any-return]
+        resp = self.response
+        if type(resp) is list and all(type(x) is bytes for x in resp):
+            return resp
+        return self.iter_encoded()
+
+    def get_wsgi_headers(self, environ: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+        """The header list to send: fixed up for the status, with a computed
+        ``Content-Length`` for buffered bodies. Never mutates ``self.headers``."""
+        hl = self.headers.to_wsgi_list()
+        code = self._status_code
+        has_cl = False
+        for key, _ in hl:
+            if len(key) == 14 and key.lower() == "content-length":
+                has_cl = True
+                break
+        if code < 200 or code == 204:
+            if has_cl:
+                hl = [h for h in hl if h[0].lower() != "content-length"]
+            return hl
+        if code == 304:
+            return [h for h in hl if h[0].lower() not in _ENTITY_HEADERS]
+        if not has_cl and self.automatically_set_content_length and self.is_sequence:
+            try:
+                length = sum(len(x) for x in self.iter_encoded())
+            except UnicodeError:  # pragma: no cover - the body will fail later anyway
+                return hl
+            hl = [*hl, ("Content-Length", str(length))]
+        return hl
+
+    def __call__(
+        self, environ: Mapping[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """Run as a WSGI application."""
+        headers = self.get_wsgi_headers(environ)
+        start_response(self._status, headers)
+        code = self._status_code
+        if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
+            body: Iterable[bytes] = ()
+        else:
+            body = self.iter_body()
+        if self._on_close is None and getattr(self.response, "close", None) is None:
+            return body
+        return _ClosingIterator(body, self.close)

@@ -1,0 +1,53 @@
+"""``app.logger``: a standard logger named after the app, with a default handler."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+
+from .globals import _cv_request
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+
+
+class _WSGIErrorsStream:
+    """Write to the current request's ``wsgi.errors`` stream, or stderr outside requests."""
+
+    def write(self, data: str) -> int:
+        ctx = _cv_request.get(None)
+        stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
+        return (stream or sys.stderr).write(data)  # type: ignore[no-any-return]
+
+    def flush(self) -> None:
+        ctx = _cv_request.get(None)
+        stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
+        (stream or sys.stderr).flush()
+
+
+wsgi_errors_stream = _WSGIErrorsStream()
+default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
+default_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+
+
+def has_level_handler(logger: logging.Logger) -> bool:
+    level = logger.getEffectiveLevel()
+    current: logging.Logger | None = logger
+    while current:
+        if any(handler.level <= level for handler in current.handlers):
+            return True
+        if not current.propagate:
+            break
+        current = current.parent
+    return False
+
+
+def create_logger(app: Erlen) -> logging.Logger:
+    """The app's logger; DEBUG level when the app is in debug mode and no level is set."""
+    logger = logging.getLogger(app.name)
+    if app.debug and not logger.level:
+        logger.setLevel(logging.DEBUG)
+    if not has_level_handler(logger):
+        logger.addHandler(default_handler)
+    return logger

@@ -1,0 +1,169 @@
+"""Jinja2 integration: the app's environment, its loader, and the render functions.
+
+Templates are looked up in the app's ``templates`` folder first, then in each blueprint's
+``template_folder`` in registration order. Jinja2 caches compiled templates; with
+``TEMPLATES_AUTO_RELOAD`` (on in debug) it re-checks the files' modification times.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable, Iterator
+
+from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import Environment as _JinjaEnvironment
+
+from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .signals import before_render_template, template_rendered
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .scaffold import Scaffold
+
+
+def _default_template_ctx_processor() -> dict[str, t.Any]:
+    """``g``, ``request`` and ``session`` for templates (session stays lazy: a proxy)."""
+    rv: dict[str, t.Any] = {}
+    appctx = _cv_app.get(None)
+    if appctx is not None:
+        rv["g"] = appctx.g
+    reqctx = _cv_request.get(None)
+    if reqctx is not None:
+        rv["request"] = reqctx.request
+        rv["session"] = session
+    return rv
+
+
+class Environment(_JinjaEnvironment):
+    """A Jinja2 environment that knows its app (for blueprint-aware loading)."""
+
+    def __init__(self, app: Erlen, **options: t.Any) -> None:
+        if "loader" not in options:
+            options["loader"] = app.create_global_jinja_loader()
+        super().__init__(**options)
+        self.app = app
+
+
+class DispatchingJinjaLoader(BaseLoader):
+    """Search the app's loader, then each blueprint's, in registration order."""
+
+    def __init__(self, app: Erlen) -> None:
+        self.app = app
+
+    def get_source(
+        self, environment: _JinjaEnvironment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        tried: list[str] = []
+        for srcobj, loader in self._iter_loaders():
+            try:
+                rv = loader.get_source(environment, template)
+            except TemplateNotFound:
+                tried.append(_describe(srcobj, loader))
+                continue
+            if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+                self.app.logger.info("Template %r found by %s", template, _describe(srcobj, loader))
+            return rv
+        where = "; ".join(tried) if tried else "no template folders are configured"
+        if self.app.debug or self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+            self.app.logger.info("Template %r not found; searched: %s", template, where)
+        raise TemplateNotFound(template, f"Template {template!r} not found. Searched: {where}")
+
+    def _iter_loaders(self) -> Iterator[tuple[Scaffold, BaseLoader]]:
+        loader = self.app.jinja_loader
+        if loader is not None:
+            yield self.app, loader
+        for blueprint in self.app.iter_blueprints():
+            loader = blueprint.jinja_loader
+            if loader is not None:
+                yield blueprint, loader
+
+    def list_templates(self) -> list[str]:
+        result: set[str] = set()
+        for _, loader in self._iter_loaders():
+            result.update(loader.list_templates())
+        return sorted(result)
+
+
+def _describe(srcobj: Scaffold, loader: BaseLoader) -> str:
+    kind = "application" if srcobj.__class__.__name__ in ("Erlen", "Flask") else "blueprint"
+    paths = getattr(loader, "searchpath", None)
+    where = ", ".join(paths) if paths else type(loader).__name__
+    return f"{kind} {srcobj.name!r} ({where})"
+
+
+def create_jinja_environment(app: Erlen) -> Environment:
+    options = dict(app.jinja_options)
+    if "autoescape" not in options:
+        options["autoescape"] = app.select_jinja_autoescape
+    if "auto_reload" not in options:
+        auto_reload = app.config["TEMPLATES_AUTO_RELOAD"]
+        if auto_reload is None:
+            auto_reload = app.debug
+        options["auto_reload"] = auto_reload
+    env = Environment(app, **options)
+    from .helpers import get_flashed_messages
+
+    env.globals.update(
+        url_for=app.url_for,
+        get_flashed_messages=get_flashed_messages,
+        config=app.config,
+        request=request,
+        session=session,
+        g=g,
+    )
+    env.policies["json.dumps_function"] = app.json.dumps
+    return env
+
+
+def _render(app: Erlen, template: Template, context: dict[str, t.Any]) -> str:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    rv = template.render(context)
+    if template_rendered.receivers:
+        template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return rv
+
+
+def render_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> str:
+    """Render a template from the template folders with the given context."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _render(app, template, context)
+
+
+def render_template_string(source: str, **context: t.Any) -> str:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _render(app, template, context)
+
+
+def _stream(app: Erlen, template: Template, context: dict[str, t.Any]) -> Iterator[str]:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+
+    def generate() -> Iterator[str]:
+        yield from template.generate(context)
+        if template_rendered.receivers:
+            template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+
+    rv = generate()
+    if _cv_request.get(None) is not None:
+        from .helpers import stream_with_context
+
+        rv = stream_with_context(rv)
+    return rv
+
+
+def stream_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> Iterator[str]:
+    """Render a template piece by piece, as a streamed response body."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _stream(app, template, context)
+
+
+def stream_template_string(source: str, **context: t.Any) -> Iterator[str]:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _stream(app, template, context)

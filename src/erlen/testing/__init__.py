@@ -1,0 +1,46 @@
+"""Testing tools: the test client, the environ builder and the CLI runner.
+
+``app.test_client()`` returns an ``ErlenClient``; ``app.test_cli_runner()`` an
+``ErlenCliRunner``. Both behave as Flask's, so existing Flask tests run unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from .client import Client, ClientRedirectError, ErlenClient, TestResponse, run_wsgi_app
+from .cookies import Cookie
+from .environ import EnvironBuilder, encode_multipart, stream_encode_multipart
+
+__all__ = [
+    "Client",
+    "ClientRedirectError",
+    "Cookie",
+    "EnvironBuilder",
+    "ErlenCliRunner",
+    "ErlenClient",
+    "TestResponse",
+    "encode_multipart",
+    "run_wsgi_app",
+    "stream_encode_multipart",
+]
+
+
+class ErlenCliRunner(CliRunner):
+    """A click ``CliRunner`` that runs the app's commands (Flask's ``FlaskCliRunner``)."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any) -> Result:  # type: ignore[override]
+        """Invoke ``cli`` (default ``app.cli``) with a ScriptInfo loading this app."""
+        if cli is None:
+            cli = self.app.cli
+        if "obj" not in kwargs:
+            from ..cli import ScriptInfo
+
+            kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
+        return super().invoke(cli, args, **kwargs)

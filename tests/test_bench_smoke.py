@@ -1,0 +1,148 @@
+"""Smoke test of the benchmark suite: every peer answers every scenario, and alike.
+
+No timing here: each scenario runs once per peer in-process; bodies are compared after
+normalisation (parsed JSON, status only for the 404). erlen is skipped until it imports,
+and then must answer exactly like Flask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import run  # noqa: E402
+from bench.apps import load_peer  # noqa: E402
+from bench.inprocess import BenchError, call, make_environ, prepare  # noqa: E402
+from bench.loopback import parse_wrk  # noqa: E402
+from bench.scenarios import SCENARIOS, Reply, Scenario  # noqa: E402
+
+PEERS = ("flask", "bottle", "falcon", "bare")
+_apps: dict[tuple[str, str], Any] = {}
+
+
+def reply_of(peer: str, scenario: Scenario) -> Reply:
+    """One verified request (prepare raises BenchError if the reply is wrong)."""
+    if peer != "bare":
+        pytest.importorskip(peer)
+    key = (peer, scenario.kind)
+    if key not in _apps:
+        _apps[key] = load_peer(peer)(scenario.kind)
+    template = prepare(_apps[key], scenario)
+    return call(_apps[key], template, scenario.body)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("peer", PEERS)
+def test_peer_answers_like_bare(peer: str, name: str) -> None:
+    scenario = SCENARIOS[name]
+    reply = reply_of(peer, scenario)
+    assert reply.status == scenario.expect_status
+    assert scenario.check(reply) is None
+    assert scenario.normalise(reply) == scenario.normalise(reply_of("bare", scenario))
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_erlen_answers_like_flask(name: str) -> None:
+    try:
+        load_peer("erlen")
+    except ImportError as exc:
+        pytest.skip(f"erlen not importable yet: {exc}")
+    scenario = SCENARIOS[name]
+    reply = reply_of("erlen", scenario)  # raises BenchError on a wrong answer
+    assert scenario.check(reply) is None
+    assert scenario.normalise(reply) == scenario.normalise(reply_of("flask", scenario))
+
+
+def test_expected_values() -> None:
+    assert SCENARIOS["form"].expect_body == b"value 3 & more"
+    assert SCENARIOS["upload"].expect_body is not None
+    assert SCENARIOS["upload"].expect_body.startswith(b"1048576 ")
+    page = SCENARIOS["template"].expect_body or b""
+    assert page.count(b"<tr class=") == 100
+    assert (
+        b"row &lt;7&gt; &amp; co" in page and b"<title>Scores &amp; &lt;ranks&gt; - bench" in page
+    )
+
+
+def test_check_rejects_wrong_replies() -> None:
+    hello = SCENARIOS["hello"]
+    ok = Reply(200, [("Content-Type", "text/plain; charset=utf-8")], b"Hello, World!")
+    assert hello.check(ok) is None
+    assert "status" in (hello.check(Reply(500, ok.headers, ok.body)) or "")
+    assert "content-type" in (
+        hello.check(Reply(200, [("Content-Type", "text/html")], ok.body)) or ""
+    )
+    assert "body" in (hello.check(Reply(200, ok.headers, b"Hello")) or "")
+    js = SCENARIOS["json-param"]
+    good = Reply(200, [("Content-Type", "application/json")], b'{"fields":["a","b"],"id":42}')
+    assert js.check(good) is None
+    assert js.check(Reply(200, good.headers, b'{"id": 42, "fields": ["a"]}')) is not None
+    assert js.check(Reply(200, good.headers, b"not json")) is not None
+
+
+def test_broken_app_is_never_timed() -> None:
+    def wrong(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"Hello"]
+
+    with pytest.raises(BenchError):
+        prepare(wrong, SCENARIOS["hello"])
+    with pytest.raises(BenchError):  # no session cookie set
+        prepare(wrong, SCENARIOS["cookie-session"])
+
+
+def test_environ_is_fresh_per_request() -> None:
+    seen: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append((environ["wsgi.input"].read(), environ))
+        environ["MUTATED"] = True
+        start_response("200 OK", [])
+        return [b""]
+
+    template = make_environ(SCENARIOS["form"])
+    call(app, template, SCENARIOS["form"].body)
+    call(app, template, SCENARIOS["form"].body)
+    assert seen[0][0] == seen[1][0] == SCENARIOS["form"].body
+    assert seen[0][1] is not seen[1][1] and "MUTATED" not in template
+    assert template["CONTENT_LENGTH"] == str(len(SCENARIOS["form"].body))
+
+
+def test_parse_wrk_output() -> None:
+    out = """Running 3s test @ http://127.0.0.1:8000/hello
+  Latency Distribution
+     50%  539.00us
+     75%  598.00us
+     90%  668.00us
+     99%    1.24ms
+  20330 requests in 3.00s, 3.24MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 5
+Requests/sec:   6769.32
+"""
+    res = parse_wrk(out, 200)
+    assert res["rps"] == 6769.32 and res["requests"] == 20330
+    assert res["p50_ms"] == pytest.approx(0.539) and res["p99_ms"] == pytest.approx(1.24)
+    assert res["errors"] == 8
+    assert parse_wrk(out, 404)["errors"] == 3  # 404s are the expected answer there
+
+
+def test_run_quick_writes_results(tmp_path: Any) -> None:
+    status = run.main(
+        ["--quick", "--only", "hello,not-found", "--no-startup", "--peers", "bare,erlen",
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    data = json.loads((tmp_path / "latest.json").read_text())
+    assert data["meta"]["scenarios"] == ["hello", "not-found"]
+    assert data["inprocess"]["hello"]["bare"]["us"] > 0
+    md = (tmp_path / "latest.md").read_text()
+    assert "| hello |" in md and "python:" in md and "CPU:" in md
+    if "erlen" in data["meta"]["unavailable"]:
+        assert "| hello | n/a |" in md
+    assert status == 0
