@@ -168,6 +168,7 @@ def test_null_session_reads_but_refuses_writes() -> None:
         lambda: s.popitem(),
         lambda: s.setdefault("a", 1),
         lambda: s.clear(),
+        lambda: s.__ior__({"a": 1}),
     ):
         with pytest.raises(RuntimeError, match="no secret key was set.*SECRET_KEY"):
             write()

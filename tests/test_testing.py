@@ -370,6 +370,7 @@ def test_streaming_body_consumed_and_closed():
     c = Client(app)
     resp = c.get("/", buffered=True)
     assert closed == [True] and resp.data == b"abc"
+    assert resp.json is None  # not a JSON mimetype
     closed.clear()
     resp = c.get("/")
     assert closed == []

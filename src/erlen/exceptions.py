@@ -9,6 +9,7 @@ lazily inside the methods that use them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -60,15 +61,22 @@ __all__ = [
     "abort",
 ]
 
-_ESCAPE_TABLE = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "\n": "<br>"}
-)
+_NEEDS_ESCAPE_RE = re.compile(r"[&<>\"'\n]")
 _HTML_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
 
 
 def _escape(text: str) -> str:
     """HTML-escape like MarkupSafe does (same entities), turning newlines into ``<br>``."""
-    return text.translate(_ESCAPE_TABLE)
+    if _NEEDS_ESCAPE_RE.search(text) is None:
+        return text
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+        .replace("\n", "<br>")
+    )
 
 
 class HTTPException(Exception):

@@ -160,7 +160,11 @@ class PassDict(JSONTag):
         return isinstance(value, dict)
 
     def to_json(self, value: Any) -> Any:
-        tag = self.serializer.tag
+        serializer = self.serializer
+        tag = serializer.tag
+        if serializer._fast_plain:  # skip the call for values that need no tag
+            plain = _PLAIN_TYPES
+            return {k: v if v.__class__ in plain else tag(v) for k, v in value.items()}
         return {k: tag(v) for k, v in value.items()}
 
     tag = to_json
@@ -176,7 +180,11 @@ class TagTuple(JSONTag):
         return isinstance(value, tuple)
 
     def to_json(self, value: Any) -> Any:
-        tag = self.serializer.tag
+        serializer = self.serializer
+        tag = serializer.tag
+        if serializer._fast_plain:
+            plain = _PLAIN_TYPES
+            return [v if v.__class__ in plain else tag(v) for v in value]
         return [tag(item) for item in value]
 
     def to_python(self, value: Any) -> Any:
@@ -192,7 +200,11 @@ class PassList(JSONTag):
         return isinstance(value, list)
 
     def to_json(self, value: Any) -> Any:
-        tag = self.serializer.tag
+        serializer = self.serializer
+        tag = serializer.tag
+        if serializer._fast_plain:
+            plain = _PLAIN_TYPES
+            return [v if v.__class__ in plain else tag(v) for v in value]
         return [tag(item) for item in value]
 
     tag = to_json

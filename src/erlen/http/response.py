@@ -159,15 +159,6 @@ class Response:
     WSGI server or middleware can run it directly.
     """
 
-    __slots__ = (
-        "headers",
-        "_status",
-        "_status_code",
-        "response",
-        "direct_passthrough",
-        "_on_close",
-    )
-
     #: The mimetype when none is given (``text/html`` in the core subclass).
     default_mimetype: str | None = "text/plain"
     #: Whether ``set_data`` and the WSGI call fill in ``Content-Length``.
@@ -179,9 +170,14 @@ class Response:
     #: Used by ``get_json``; a subclass may swap in another JSON library.
     json_module: Any = _json
 
+    #: Pass the body iterable to the server untouched (e.g. a file wrapper).
+    direct_passthrough: bool = False
+    _on_close: list[Callable[[], Any]] | None = None
+    _status: str = "200 OK"
+    _status_code: int = 200
+
     headers: Headers
     response: Any
-    direct_passthrough: bool
 
     def __init__(
         self,
@@ -192,16 +188,16 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        self.direct_passthrough = direct_passthrough
-        self._on_close: list[Callable[[], Any]] | None = None
-        if status is None:
-            self._status = "200 OK"
-            self._status_code = 200
-        elif type(status) is int and status in _STATUS_LINES:
-            self._status = _STATUS_LINES[status]
-            self._status_code = status
-        else:
-            self._status, self._status_code = _clean_status(status)
+        # Defaults (200, no passthrough, no callbacks) live on the class: the
+        # common case stores only ``response`` and ``headers``.
+        if direct_passthrough:
+            self.direct_passthrough = True
+        if status is not None:
+            if type(status) is int and status in _STATUS_LINES:
+                self._status = _STATUS_LINES[status]
+                self._status_code = status
+            else:
+                self._status, self._status_code = _clean_status(status)
 
         if headers is None and mimetype is None and content_type is None:
             # fast path: trusted values, no header validation
@@ -209,13 +205,13 @@ class Response:
             if rtype is str or rtype is bytes:
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
                 self.response = [data]
-                dm = type(self).default_mimetype
+                dm = self.default_mimetype
                 if dm is None:
                     self.headers = Headers._from_list([("Content-Length", str(len(data)))])
                 else:
                     self.headers = Headers._from_list(
                         [
-                            ("Content-Type", get_content_type(dm)),
+                            ("Content-Type", _CT_CACHE.get(dm) or get_content_type(dm)),
                             ("Content-Length", str(len(data))),
                         ]
                     )

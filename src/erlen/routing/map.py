@@ -53,6 +53,10 @@ def _strip_default_port(host: str, scheme: str) -> str:
     return host
 
 
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
 class Map:
     """The set of URL rules of an application, plus matching and building options."""
 
@@ -356,7 +360,7 @@ class MapAdapter:
                 raise RequestRedirect(url + self._query_suffix(query_args))
             for other in rule._default_sources:
                 if other.suitable_for(values, method):
-                    built = other.build({**values, **(other.defaults or {})}, False)
+                    built = other._build({**values, **(other.defaults or {})}, False)
                     if built is not None:
                         raise RequestRedirect(
                             self._redirect_quoted(built[1], query_args, built[0])
@@ -445,19 +449,20 @@ class MapAdapter:
     ) -> str:
         """The URL of ``endpoint`` with ``values``: relative to the host when on the same
         (sub)domain, absolute otherwise or with ``force_external``; raises ``BuildError``."""
-        self.map._matcher or self.map._get_matcher()
-        if values:
-            if hasattr(values, "getlist"):  # MultiDict: single values unwrapped
-                clean: dict[str, Any] = {}
-                for key in values:
-                    items = values.getlist(key)  # type: ignore[attr-defined]
-                    if items:
-                        clean[key] = items[0] if len(items) == 1 else items
-            else:
-                clean = {k: v for k, v in values.items() if v is not None}
-        else:
+        if values is None:
+            clean: Mapping[str, Any] = {}
+        elif type(values) is dict:
+            clean = values if None not in values.values() else _drop_none(values)
+        elif hasattr(values, "getlist"):  # MultiDict: single values unwrapped, lists kept
             clean = {}
-        rules = self.map._rules_by_endpoint.get(endpoint)
+            for key in values:
+                items = values.getlist(key)  # type: ignore[attr-defined]
+                if items:
+                    clean[key] = items[0] if len(items) == 1 else items
+        else:
+            clean = _drop_none(values)
+        map = self.map
+        rules = map._rules_by_endpoint.get(endpoint)
         built = None
         if rules is not None:
             if method is None:
@@ -467,37 +472,40 @@ class MapAdapter:
         if built is None:
             raise BuildError(endpoint, clean, method, self)
         domain_part, path, websocket = built
-        host = self.get_host(domain_part)
+        if not force_external and not websocket:
+            if map.host_matching:
+                same = domain_part == self.server_name
+            else:
+                same = domain_part == self.subdomain
+            if same:
+                root = self._script_name
+                if root is _UNSET:
+                    root = self.script_name
+                return f"{root[:-1]}{path}" if root != "/" else path  # type: ignore[no-any-return]
         scheme = url_scheme if url_scheme is not None else self.url_scheme
         secure = scheme in ("https", "wss")
         if websocket:
-            force_external = True
             scheme = "wss" if secure else "ws"
         elif scheme:
             scheme = "https" if secure else "http"
-        if not force_external and (
-            (host == self.server_name)
-            if self.map.host_matching
-            else (domain_part == self.subdomain)
-        ):
-            return f"{self.script_name.rstrip('/')}/{path.lstrip('/')}"
         prefix = f"{scheme}:" if scheme else ""
-        return f"{prefix}//{host}{self.script_name.rstrip('/')}/{path.lstrip('/')}"
+        return f"{prefix}//{self.get_host(domain_part)}{self.script_name[:-1]}{path}"
 
     def _partial_build(
         self,
         rules: list[Rule],
-        values: dict[str, Any],
+        values: Mapping[str, Any],
         method: str | None,
         append_unknown: bool,
     ) -> tuple[str, str, bool] | None:
         first = None
+        host_matching = self.map.host_matching
         for rule in rules:
             if rule.suitable_for(values, method):
-                built = rule.build(values, append_unknown)
+                built = rule._build(values, append_unknown)
                 if built is None:
                     continue
-                if not self.map.host_matching or built[0] == self.server_name:
+                if not host_matching or built[0] == self.server_name:
                     return built[0], built[1], rule.websocket
                 if first is None:
                     first = (built[0], built[1], rule.websocket)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from .converters import BaseConverter
+from .converters import BaseConverter, ValidationError
 
 if TYPE_CHECKING:
     from .map import Map
@@ -243,6 +243,9 @@ class Rule(RuleFactory):
         self._path_parts = path_parts
         self._compile_domain(domain_parts)
         self._compile_path(path_parts)
+        defaults = self.defaults or {}
+        self._required = tuple(a for a in self.arguments if a not in defaults)
+        self._defaults_items = tuple(defaults.items())
         self._post_match = self.redirect_to is not None or self.alias or bool(self._default_sources)
 
     def _compile_domain(self, parts: list[str | tuple[str, BaseConverter]]) -> None:
@@ -342,31 +345,29 @@ class Rule(RuleFactory):
         """Can this rule build a URL from ``values`` (and ``method``)?"""
         if method is not None and self.methods is not None and method not in self.methods:
             return False
-        defaults = self.defaults or ()
-        for key in self.arguments:
-            if key not in defaults and key not in values:
+        for key in self._required:
+            if key not in values:
                 return False
-        if defaults:
-            for key, value in defaults.items():  # type: ignore[attr-defined]
-                if key in values and value != values[key]:
-                    return False
+        for key, value in self._defaults_items:
+            if key in values and value != values[key]:
+                return False
         return True
 
     def build(self, values: Mapping[str, Any], append_unknown: bool = True) -> tuple[str, str] | None:
         """``(domain_part, url_path_with_query)``, or None if a converter rejects a value."""
-        from .converters import ValidationError
+        return self._build(values, append_unknown)
 
-        defaults = self.defaults
+    def _build(self, values: Mapping[str, Any], append_unknown: bool) -> tuple[str, str] | None:
         try:
             domain = self._domain_static
             if domain is None:
-                domain = _build_parts(self._domain_parts, values, defaults)
+                domain = _build_parts(self._domain_parts, values, self.defaults)
             path = self._static_path
             if path is None:
-                path = _build_parts(self._path_parts, values, defaults)
+                path = _build_parts(self._path_parts, values, self.defaults)
         except ValidationError:
             return None
-        if append_unknown:
+        if append_unknown and len(values) > len(self._required):
             arguments = self.arguments
             extra = [(k, v) for k, v in values.items() if k not in arguments]
             if extra:

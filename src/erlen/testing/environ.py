@@ -521,7 +521,7 @@ class EnvironBuilder:
         stream = self._input_stream
         content_length = self.content_length
         content_type = self.content_type
-        mimetype = self.mimetype
+        mimetype = content_type.partition(";")[0].strip() if content_type else None
         if stream is not None:
             if hasattr(stream, "seekable") and stream.seekable():
                 start = stream.tell()
