@@ -140,7 +140,7 @@ def parse_wrk(out: str, expect_status: int) -> dict[str, Any]:
 
     def latency(pct: str) -> float | None:
         m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+        return round(float(m.group(1)) * _UNITS[m.group(2)], 3) if m else None
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
@@ -187,26 +187,31 @@ def run_loopback(
     workers = workers or (os.cpu_count() or 1)
     connections = 2 * workers
     results: dict[str, dict[str, Any]] = {s.name: {} for s in scenarios}
-    for peer in peers:
-        for kind in sorted({s.kind for s in scenarios}):
-            try:
-                server = Server(peer, kind, workers)
-            except RuntimeError as exc:
-                for s in scenarios:
-                    if s.kind == kind:
-                        results[s.name][peer] = {"error": str(exc)}
-                continue
-            try:
-                for s in (s for s in scenarios if s.kind == kind):
+    for kind in sorted({s.kind for s in scenarios}):
+        # All peers' servers up at once; peers interleaved per scenario so load drift on
+        # the machine hits every peer alike.
+        servers: dict[str, Server | str] = {}
+        try:
+            for peer in peers:
+                try:
+                    servers[peer] = Server(peer, kind, workers)
+                except RuntimeError as exc:
+                    servers[peer] = str(exc)
+            for s in (s for s in scenarios if s.kind == kind):
+                for peer, server in servers.items():
                     try:
+                        if isinstance(server, str):
+                            raise RuntimeError(server)
                         cookie = verify(server, s)
                         res = run_wrk(server, s, cookie, duration, connections)
                     except Exception as exc:
                         res = {"error": f"{type(exc).__name__}: {exc}"}
                     results[s.name][peer] = res
                     log(f"  loopback {s.name:15} {peer:7} {_fmt(res)}")
-            finally:
-                server.stop()
+        finally:
+            for server in servers.values():
+                if isinstance(server, Server):
+                    server.stop()
     config = {
         "server": f"gunicorn sync, {workers} workers",
         "load": f"wrk -t1 -c{connections} -d{max(1, round(duration))}s",

@@ -389,7 +389,7 @@ def test_jsonify_and_provider(app, client):
     @app.route("/j")
     def j():
         return jsonify(
-            when=datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+            when=datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
             day=datetime.date(2020, 1, 2),
             id=u,
             price=decimal.Decimal("1.10"),

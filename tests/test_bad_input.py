@@ -238,7 +238,9 @@ def test_nameless_cookie_cannot_pose_as_host_cookie(echo_app):
 
 
 def test_quoted_cookie_values(echo_app):
-    status, _, body = call(echo_app, PATH_INFO="/cookies", HTTP_COOKIE='a="b c"; d="e\\"f"; g="\\054"')
+    status, _, body = call(
+        echo_app, PATH_INFO="/cookies", HTTP_COOKIE='a="b c"; d="e\\"f"; g="\\054"'
+    )
     cookies = json.loads(body)["cookies"]
     assert cookies["a"] == "b c"
     assert cookies["d"] == 'e"f'

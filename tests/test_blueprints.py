@@ -66,7 +66,9 @@ def test_nested_blueprints(app, client):
     parent.register_blueprint(child)
     app.register_blueprint(parent)
     rv = client.get("/p/c/g/view")
-    assert rv.data == b"parent.child.gc.view|['parent.child.gc', 'parent.child', 'parent']|/p/c/g/view"
+    assert (
+        rv.data == b"parent.child.gc.view|['parent.child.gc', 'parent.child', 'parent']|/p/c/g/view"
+    )
     assert calls == ["app", "parent", "child"]
 
 

@@ -65,7 +65,9 @@ def test_url_build_error_handlers(routed):
 def test_url_for_outside_request_needs_server_name(routed):
     with routed.app_context(), pytest.raises(RuntimeError, match="SERVER_NAME"):
         url_for("index")
-    routed.config.update(SERVER_NAME="example.org", PREFERRED_URL_SCHEME="https", APPLICATION_ROOT="/app")
+    routed.config.update(
+        SERVER_NAME="example.org", PREFERRED_URL_SCHEME="https", APPLICATION_ROOT="/app"
+    )
     with routed.app_context():
         assert url_for("user", name="x") == "https://example.org/app/user/x"
         assert url_for("user", name="x", _external=False) == "/app/user/x"

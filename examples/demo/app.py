@@ -88,9 +88,11 @@ def create_note():
         (str(data["title"]).strip(), str(data.get("body", ""))),
     )
     db.commit()
-    return {"id": cur.lastrowid, "title": data["title"].strip()}, 201, {
-        "Location": url_for("api.note", note_id=cur.lastrowid)
-    }
+    return (
+        {"id": cur.lastrowid, "title": data["title"].strip()},
+        201,
+        {"Location": url_for("api.note", note_id=cur.lastrowid)},
+    )
 
 
 @api.errorhandler(404)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from app import create_app
 
 
@@ -39,7 +38,11 @@ def test_json_api_roundtrip(client):
     assert rv.status_code == 201
     note_id = rv.json["id"]
     assert rv.headers["Location"] == f"/api/notes/{note_id}"
-    assert client.get(f"/api/notes/{note_id}").json == {"id": note_id, "title": "api note", "body": "b"}
+    assert client.get(f"/api/notes/{note_id}").json == {
+        "id": note_id,
+        "title": "api note",
+        "body": "b",
+    }
     assert [n["title"] for n in client.get("/api/notes").json] == ["api note"]
     assert client.get(f"/notes/{note_id}").status_code == 200
     assert client.delete(f"/api/notes/{note_id}").status_code == 204
@@ -49,7 +52,9 @@ def test_json_api_roundtrip(client):
 
 def test_api_bad_input(client):
     assert client.post("/api/notes", json={"body": "no title"}).status_code == 400
-    assert client.post("/api/notes", data="{oops", content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/notes", data="{oops", content_type="application/json").status_code == 400
+    )
     assert client.post("/api/notes", data="x", content_type="text/plain").status_code == 415
 
 

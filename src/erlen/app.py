@@ -33,7 +33,7 @@ from .globals import _cv_app, _cv_request
 from .http.datastructures import Headers
 from .http.response import Response as _HTTPResponse
 from .json import DefaultJSONProvider, JSONProvider
-from .logging import create_logger
+from .logs import create_logger
 from .routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -204,7 +204,9 @@ class Erlen(Scaffold):
     def auto_find_instance_path(self) -> str:
         return os.path.join(get_root_path(self.import_name), "instance")
 
-    def open_instance_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.Any]:
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
             return open(path, mode)
@@ -350,7 +352,7 @@ class Erlen(Scaffold):
                 provide_automatic_options = False
         methods |= required_methods
         rule_obj = self.url_rule_class(rule, methods=methods, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options
+        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
         self.url_map.add(rule_obj)
         if view_func is not None:
             old_func = self.view_functions.get(endpoint)
@@ -417,7 +419,7 @@ class Erlen(Scaffold):
         rule = req.url_rule
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[union-attr]
+        rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[union-attr,arg-type]
         if type(rv) is CoroutineType:
             rv = _run_coroutine(rv)
         return rv
@@ -553,8 +555,8 @@ class Erlen(Scaffold):
                 " None or ended without a return statement."
             )
         if not isinstance(rv, self.response_class):
-            if isinstance(rv, str | bytes | bytearray) or isinstance(rv, Iterator | GeneratorType):
-                rv = self.response_class(rv, status=status, headers=headers)
+            if isinstance(rv, (str | bytes | bytearray, Iterator | GeneratorType)):
+                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif isinstance(rv, dict | list):
                 rv = self.json.response(rv)
@@ -591,7 +593,9 @@ class Erlen(Scaffold):
         environ = _cv_request.get().request.environ
         captured: list[t.Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> Callable[[bytes], None]:
             captured[:] = [status, headers]
             return lambda data: None
 
@@ -757,7 +761,9 @@ class Erlen(Scaffold):
                 for func in self.url_default_functions[name]:
                     func(endpoint, values)
 
-    def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, t.Any]) -> str:
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
         for handler in self.url_build_error_handlers:
             try:
                 rv = handler(error, endpoint, values)
@@ -807,13 +813,17 @@ class Erlen(Scaffold):
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
         cls = self.test_client_class
         if cls is None:
-            from .testing import ErlenClient as cls
+            from .testing import ErlenClient
+
+            cls = ErlenClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import ErlenCliRunner as cls
+            from .testing import ErlenCliRunner
+
+            cls = ErlenCliRunner
         return cls(self, **kwargs)
 
     def run(

@@ -202,7 +202,9 @@ class Blueprint(Scaffold):
             blueprint.register(app, bp_options)
 
     def _merge_blueprint_funcs(self, app: Erlen, name: str) -> None:
-        def extend(bp_dict: dict[t.Any, list[t.Any]], parent_dict: dict[t.Any, list[t.Any]]) -> None:
+        def extend(
+            bp_dict: dict[t.Any, list[t.Any]], parent_dict: dict[t.Any, list[t.Any]]
+        ) -> None:
             for key, values in bp_dict.items():
                 if not values:
                     continue

@@ -79,8 +79,7 @@ def _locate_app(module_name: str, app_name: str | None) -> Erlen:
     except ImportError:
         if sys.exc_info()[2].tb_next:  # type: ignore[union-attr]
             raise NoAppException(
-                f"While importing {module_name!r}, an ImportError was raised:\n\n"
-                + _format_exc()
+                f"While importing {module_name!r}, an ImportError was raised:\n\n" + _format_exc()
             ) from None
         raise NoAppException(f"Could not import {module_name!r}.") from None
     if app_name is None:
@@ -102,7 +101,9 @@ def _locate_app(module_name: str, app_name: str | None) -> Erlen:
                 app = factory()
                 if isinstance(app, Erlen):
                     return app
-        raise NoAppException(f"Failed to find Erlen application or factory in module {module_name!r}.")
+        raise NoAppException(
+            f"Failed to find Erlen application or factory in module {module_name!r}."
+        )
     return _find_app_by_string(module, app_name)
 
 
@@ -114,7 +115,9 @@ def _find_app_by_string(module: t.Any, app_name: str) -> Erlen:
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body
     except SyntaxError:
-        raise NoAppException(f"Failed to parse {app_name!r} as an attribute name or function call.") from None
+        raise NoAppException(
+            f"Failed to parse {app_name!r} as an attribute name or function call."
+        ) from None
     if isinstance(expr, ast.Name):
         name, args, kwargs = expr.id, [], {}
     elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
@@ -123,7 +126,9 @@ def _find_app_by_string(module: t.Any, app_name: str) -> Erlen:
             args = [ast.literal_eval(arg) for arg in expr.args]
             kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg}
         except ValueError:
-            raise NoAppException(f"Failed to parse arguments as literal values: {app_name!r}.") from None
+            raise NoAppException(
+                f"Failed to parse arguments as literal values: {app_name!r}."
+            ) from None
     else:
         raise NoAppException(f"Failed to parse {app_name!r} as an attribute name or function call.")
     try:
@@ -218,7 +223,13 @@ class ErlenGroup(AppGroup):
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
         return sorted(rv)
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: t.Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: t.Any,
+    ) -> click.Context:
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(app_import_path=os.environ.get("ERLEN_APP"))
         return super().make_context(info_name, args, parent=parent, **extra)
@@ -236,7 +247,9 @@ cli = ErlenGroup(name="erlen", help="A general utility script for Erlen applicat
 
 
 @cli.command("routes", short_help="Show the routes for the app.")
-@click.option("--sort", "-s", type=click.Choice(("endpoint", "methods", "rule", "match")), default="endpoint")
+@click.option(
+    "--sort", "-s", type=click.Choice(("endpoint", "methods", "rule", "match")), default="endpoint"
+)
 @click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:

@@ -47,7 +47,9 @@ def _import_string(name: str) -> t.Any:
 class Config(dict):  # type: ignore[type-arg]
     """Configuration values; loaders take only UPPERCASE keys, as Flask's do."""
 
-    def __init__(self, root_path: str | os.PathLike[str], defaults: dict[str, t.Any] | None = None) -> None:
+    def __init__(
+        self, root_path: str | os.PathLike[str], defaults: dict[str, t.Any] | None = None
+    ) -> None:
         super().__init__(defaults or {})
         self.root_path = os.fspath(root_path)
 

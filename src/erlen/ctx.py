@@ -186,9 +186,7 @@ class RequestContext:
             if app_ctx is not None:
                 app_ctx.pop(exc)
             if ctx is not self:
-                raise AssertionError(
-                    f"Popped wrong request context. ({ctx!r} instead of {self!r})"
-                )
+                raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
 
     def __enter__(self) -> RequestContext:
         self.push()
@@ -213,7 +211,9 @@ def after_this_request(f: F) -> F:
     """Run ``f(response)`` after this request; it may modify or replace the response."""
     ctx = _cv_request.get(None)
     if ctx is None:
-        raise RuntimeError("'after_this_request' can only be used when a request context is active.")
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request context is active."
+        )
     ctx._after_request_functions.append(f)
     return f
 

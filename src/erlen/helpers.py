@@ -13,6 +13,7 @@ from .signals import message_flashed
 
 if t.TYPE_CHECKING:
     from .wrappers import Response
+    from .wrappers import Response as _Response
 
 # Characters a Location header may carry as they are (RFC 3986 reserved + unreserved + '%').
 _LOCATION_SAFE = "/:?#[]@!$&'()*+,;=%~"
@@ -34,8 +35,11 @@ def url_for(
 
 
 def _redirect(location: str, code: int = 302, Response: type[t.Any] | None = None) -> t.Any:
+    response_class: type[t.Any]
     if Response is None:
-        from .wrappers import Response
+        from .wrappers import Response as response_class
+    else:
+        response_class = Response
     display = escape(location)
     location = quote(location, safe=_LOCATION_SAFE)
     body = (
@@ -43,17 +47,21 @@ def _redirect(location: str, code: int = 302, Response: type[t.Any] | None = Non
         "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target"
         f' URL: <a href="{escape(location)}">{display}</a>. If not, click the link.\n'
     )
-    rv = Response(body, status=code, mimetype="text/html")
+    rv = response_class(body, status=code, mimetype="text/html")
     rv.headers["Location"] = location
     return rv
 
 
-def redirect(location: str, code: int = 302, Response: type[t.Any] | None = None) -> Response:
+def redirect(
+    location: str,
+    code: int = 302,
+    Response: type[t.Any] | None = None,  # noqa: N803 (Flask's name)
+) -> _Response:
     """A redirect response; uses the current app's response class when there is one."""
     ctx = _cv_app.get(None)
     if ctx is not None and Response is None:
         return ctx.app.redirect(location, code=code)
-    return t.cast("Response", _redirect(location, code=code, Response=Response))
+    return t.cast("_Response", _redirect(location, code=code, Response=Response))
 
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
@@ -117,7 +125,9 @@ def flash(message: str, category: str = "message") -> None:
     session["_flashes"] = flashes
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if message_flashed.receivers:
-        message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
+        message_flashed.send(
+            app, _async_wrapper=app.ensure_sync, message=message, category=category
+        )
 
 
 def get_flashed_messages(

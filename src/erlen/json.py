@@ -39,7 +39,7 @@ class JSONProvider:
     def __init__(self, app: Erlen) -> None:
         import weakref
 
-        self._app: Erlen = weakref.proxy(app)
+        self._app: Erlen = t.cast("Erlen", weakref.proxy(app))
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         raise NotImplementedError
@@ -92,9 +92,7 @@ class DefaultJSONProvider(JSONProvider):
             dump_args.setdefault("indent", 2)
         else:
             dump_args.setdefault("separators", (",", ":"))
-        return self._app.response_class(
-            f"{self.dumps(obj, **dump_args)}\n", mimetype=self.mimetype
-        )
+        return self._app.response_class(f"{self.dumps(obj, **dump_args)}\n", mimetype=self.mimetype)
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

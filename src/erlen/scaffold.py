@@ -31,7 +31,7 @@ def get_root_path(import_name: str) -> str:
     """The folder of the module ``import_name`` (templates/static are found beside it)."""
     mod = sys.modules.get(import_name)
     if mod is not None and getattr(mod, "__file__", None) is not None:
-        return os.path.dirname(os.path.abspath(mod.__file__))  # type: ignore[arg-type]
+        return os.path.dirname(os.path.abspath(t.cast(str, mod.__file__)))
     try:
         spec = importlib.util.find_spec(import_name)
         if spec is None:
@@ -89,8 +89,8 @@ class Scaffold:
         self.before_request_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
             defaultdict(list)
         )
-        self.after_request_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
-            defaultdict(list)
+        self.after_request_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = defaultdict(
+            list
         )
         self.teardown_request_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
             defaultdict(list)
@@ -176,7 +176,9 @@ class Scaffold:
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
-    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> t.IO[t.Any]:
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> t.IO[t.Any]:
         if mode not in {"r", "rt", "rb"}:
             raise ValueError("Resources can only be opened for reading.")
         path = os.path.join(self.root_path, resource)

@@ -41,14 +41,19 @@ def run_app(
     if debug is not None:
         app.debug = bool(debug)
     host = host or "127.0.0.1"
-    port = int(port or os.environ.get("ERLEN_RUN_PORT", 5000))
+    port = int(port or os.environ.get("ERLEN_RUN_PORT") or 5000)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+        server = make_server(
+            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
     except OSError as e:
         print(f"Error: could not listen on {host}:{port}: {e.strerror}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f" * Serving Erlen app '{app.name}' on http://{host}:{port}/ (Ctrl-C to quit)", file=sys.stderr)
+    print(
+        f" * Serving Erlen app '{app.name}' on http://{host}:{port}/ (Ctrl-C to quit)",
+        file=sys.stderr,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

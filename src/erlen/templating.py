@@ -118,14 +118,20 @@ def create_jinja_environment(app: Erlen) -> Environment:
 def _render(app: Erlen, template: Template, context: dict[str, t.Any]) -> str:
     app.update_template_context(context)
     if before_render_template.receivers:
-        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
     rv = template.render(context)
     if template_rendered.receivers:
-        template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
     return rv
 
 
-def render_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> str:
+def render_template(
+    template_name_or_list: str | Template | list[str | Template], **context: t.Any
+) -> str:
     """Render a template from the template folders with the given context."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name_or_list)
@@ -141,12 +147,16 @@ def render_template_string(source: str, **context: t.Any) -> str:
 def _stream(app: Erlen, template: Template, context: dict[str, t.Any]) -> Iterator[str]:
     app.update_template_context(context)
     if before_render_template.receivers:
-        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
 
     def generate() -> Iterator[str]:
         yield from template.generate(context)
         if template_rendered.receivers:
-            template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+            template_rendered.send(
+                app, _async_wrapper=app.ensure_sync, template=template, context=context
+            )
 
     rv = generate()
     if _cv_request.get(None) is not None:
@@ -156,7 +166,9 @@ def _stream(app: Erlen, template: Template, context: dict[str, t.Any]) -> Iterat
     return rv
 
 
-def stream_template(template_name_or_list: str | Template | list[str | Template], **context: t.Any) -> Iterator[str]:
+def stream_template(
+    template_name_or_list: str | Template | list[str | Template], **context: t.Any
+) -> Iterator[str]:
     """Render a template piece by piece, as a streamed response body."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name_or_list)

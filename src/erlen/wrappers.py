@@ -91,7 +91,9 @@ class Request(_HTTPRequest):
             ctx = _cv_app.get(None)
             if ctx is not None and ctx.app.debug:
                 raise
-            raise BadRequest("The browser (or proxy) sent a request that this server could not understand: the body is not valid JSON.") from ebr
+            raise BadRequest(
+                "The browser (or proxy) sent a request that this server could not understand: the body is not valid JSON."
+            ) from ebr
 
 
 class Response(_HTTPResponse):

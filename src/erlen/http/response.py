@@ -670,10 +670,13 @@ class Response:
 
     def iter_body(self) -> Iterable[bytes]:
         """The body as the server should send it (passthrough or encoded)."""
-        if self.direct_passthrough:
-            return self.response  # type: ignore[no-any-return]
         resp = self.response
-        if type(resp) is list and all(type(x) is bytes for x in resp):
+        if self.direct_passthrough:
+            return resp  # type: ignore[no-any-return]
+        if type(resp) is list:
+            for item in resp:
+                if type(item) is not bytes:
+                    return self.iter_encoded()
             return resp
         return self.iter_encoded()
 
@@ -712,6 +715,8 @@ class Response:
             body: Iterable[bytes] = ()
         else:
             body = self.iter_body()
-        if self._on_close is None and getattr(self.response, "close", None) is None:
-            return body
+        if self._on_close is None:
+            resp = self.response
+            if type(resp) is list or getattr(resp, "close", None) is None:
+                return body
         return _ClosingIterator(body, self.close)

@@ -28,7 +28,9 @@ class _WSGIErrorsStream:
 
 wsgi_errors_stream = _WSGIErrorsStream()
 default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
-default_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+default_handler.setFormatter(
+    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
+)
 
 
 def has_level_handler(logger: logging.Logger) -> bool:
