@@ -53,19 +53,32 @@ class Server:
             sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers),
             "-b", f"{HOST}:{self.port}", "--log-level", "warning", "bench.apps.wsgi:app",
         ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
+        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stderr=self._log)
+        # gunicorn's master binds before its workers boot: wait for a real HTTP answer.
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"gunicorn exited: {err.strip()[-300:]}")
+                why = self.stderr_tail()
+                self.stop()
+                raise RuntimeError(f"gunicorn exited: {why}")
             try:
-                socket.create_connection((HOST, self.port), timeout=0.2).close()
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=1)
+                conn.request("GET", "/")
+                conn.getresponse().read()
+                conn.close()
                 return
             except OSError:
                 time.sleep(0.1)
+        why = self.stderr_tail()
         self.stop()
-        raise RuntimeError("gunicorn did not start in 20 s")
+        raise RuntimeError(f"gunicorn did not answer in 20 s: {why}")
+
+    def stderr_tail(self) -> str:
+        """Last line of gunicorn's stderr (why it failed)."""
+        self._log.seek(0)
+        lines = self._log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1][-300:] if lines else ""
 
     def request(self, scenario: Scenario, cookie: str | None = None) -> Reply:
         """One request with http.client (used to verify before loading)."""
@@ -89,8 +102,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self._log.close()
 
 
 def verify(server: Server, scenario: Scenario) -> str | None:
@@ -206,6 +218,8 @@ def run_loopback(
                         res = run_wrk(server, s, cookie, duration, connections)
                     except Exception as exc:
                         res = {"error": f"{type(exc).__name__}: {exc}"}
+                        if isinstance(server, Server) and server.proc.poll() is not None:
+                            res["error"] += f" (gunicorn: {server.stderr_tail()})"
                     results[s.name][peer] = res
                     log(f"  loopback {s.name:15} {peer:7} {_fmt(res)}")
         finally:

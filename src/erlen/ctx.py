@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
 from .globals import _cv_app, _cv_request
-from .signals import appcontext_popped, appcontext_pushed
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_tearing_down,
+)
 
 if TYPE_CHECKING:
     from .app import Erlen
@@ -61,6 +66,8 @@ class _AppCtxGlobals:
 class AppContext:
     """Binds an application (and ``g``) to the current context."""
 
+    __slots__ = ("app", "g", "_url_adapter", "_cv_tokens")
+
     def __init__(self, app: Erlen) -> None:
         self.app = app
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
@@ -79,18 +86,22 @@ class AppContext:
             appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        app = self.app
+        tokens = self._cv_tokens
         try:
-            if len(self._cv_tokens) == 1:
+            if len(tokens) == 1 and (
+                app.teardown_appcontext_funcs or appcontext_tearing_down.receivers
+            ):
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)
+                app.do_teardown_appcontext(exc)
         finally:
             ctx = _cv_app.get()
-            _cv_app.reset(self._cv_tokens.pop())
+            _cv_app.reset(tokens.pop())
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
         if appcontext_popped.receivers:
-            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
+            appcontext_popped.send(app, _async_wrapper=app.ensure_sync)
 
     def __enter__(self) -> AppContext:
         self.push()
@@ -110,6 +121,16 @@ class AppContext:
 
 class RequestContext:
     """Everything about one request: the request object, URL matching, session, flashes."""
+
+    __slots__ = (
+        "app",
+        "request",
+        "url_adapter",
+        "flashes",
+        "_session",
+        "_after_request_functions",
+        "_cv_tokens",
+    )
 
     def __init__(
         self,
@@ -168,25 +189,33 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        if self.url_adapter is not None and self.request.url_rule is None:
-            self.match_request()
+        adapter = self.url_adapter
+        if adapter is not None and self.request.url_rule is None:
+            try:
+                self.request.url_rule, self.request.view_args = adapter.match(return_rule=True)
+            except HTTPException as e:
+                self.request.routing_exception = e
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
-        clear_request = len(self._cv_tokens) == 1
+        tokens = self._cv_tokens
         try:
-            if clear_request:
-                if exc is _sentinel:
-                    exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
+            if len(tokens) == 1:
+                app = self.app
+                if app.teardown_request_funcs or request_tearing_down.receivers:
+                    if exc is _sentinel:
+                        exc = sys.exc_info()[1]
+                    app.do_teardown_request(exc)
                 self.request.close()
         finally:
             ctx = _cv_request.get()
-            token, app_ctx = self._cv_tokens.pop()
+            token, app_ctx = tokens.pop()
             _cv_request.reset(token)
             if app_ctx is not None:
                 app_ctx.pop(exc)
             if ctx is not self:
-                raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
+                raise AssertionError(
+                    f"Popped wrong request context. ({ctx!r} instead of {self!r})"
+                )
 
     def __enter__(self) -> RequestContext:
         self.push()

@@ -27,16 +27,17 @@ No pickle is used anywhere: loading can only ever build the registered types.
 
 from __future__ import annotations
 
-import dataclasses
-import decimal
 import json
 from base64 import b64decode, b64encode
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from markupsafe import Markup
+
+from .http.dates import http_date
+from .http.dates import parse_date as parse_http_date
+from .json import _default as _json_default
 
 __all__ = [
     "JSONTag",
@@ -53,52 +54,9 @@ __all__ = [
     "parse_http_date",
 ]
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Values of these exact types need no tag; checking them first skips the tag loop.
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
 
-
-def http_date(value: datetime | date) -> str:
-    """Format an RFC 9110 HTTP date (``Wed, 21 Oct 2015 07:28:00 GMT``); naive means UTC.
-
-    Kept here (not imported from ``erlen.http``) so the serializer has no dependency
-    beyond the standard library and MarkupSafe.
-    """
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-    else:
-        value = datetime(value.year, value.month, value.day)
-    return (
-        f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} "
-        f"{value.year:04d} {value.hour:02d}:{value.minute:02d}:{value.second:02d} GMT"
-    )
-
-
-def parse_http_date(value: str) -> datetime | None:
-    """Parse an HTTP date into an aware UTC datetime, or None when it is not one."""
-    try:
-        dt = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def _json_default(value: Any) -> Any:
-    """Encode the untagged extras Flask's JSON provider accepts (dates, decimals, ...)."""
-    if isinstance(value, date):
-        return http_date(value)
-    if isinstance(value, decimal.Decimal | UUID):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    html = getattr(value, "__html__", None)
-    if callable(html):
-        return str(html())
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class JSONTag:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 from urllib.parse import quote, urljoin
 
-from erlen.exceptions import MethodNotAllowed, NotFound
+from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
 
 from .converters import DEFAULT_CONVERTERS, BaseConverter
 from .exceptions import BuildError, RequestRedirect, WebsocketMismatch
@@ -23,10 +23,16 @@ _QUERY_SAFE = "/:@!$&'()*+,;=?%"
 
 
 def _wsgi_decode(value: str) -> str:
-    """WSGI strings carry raw bytes as latin-1; routing wants the real (UTF-8) text."""
+    """WSGI strings carry raw bytes as latin-1; routing wants the real (UTF-8) text.
+
+    Invalid UTF-8 is a 400, not silently replaced: two different paths must never route alike.
+    """
     if value.isascii():
         return value
-    return value.encode("latin-1", "replace").decode("utf-8", "replace")
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise BadRequest("The request path is not valid UTF-8.") from None
 
 
 _UNSET: Any = object()
@@ -226,7 +232,7 @@ class MapAdapter:
         map: Map,
         server_name: str,
         script_name: str,
-        subdomain: str | None,
+        subdomain: str,
         url_scheme: str,
         path_info: str,
         default_method: str,
@@ -241,7 +247,7 @@ class MapAdapter:
         self.default_method = default_method
         self._query_args = query_args
         self.websocket = url_scheme in ("ws", "wss")
-        self._environ = None
+        self._environ: Mapping[str, Any] = {}
 
     # Read lazily from the environ: most requests never build a URL or redirect.
     @property
@@ -362,9 +368,7 @@ class MapAdapter:
                 if other.suitable_for(values, method):
                     built = other._build({**values, **(other.defaults or {})}, False)
                     if built is not None:
-                        raise RequestRedirect(
-                            self._redirect_quoted(built[1], query_args, built[0])
-                        )
+                        raise RequestRedirect(self._redirect_quoted(built[1], query_args, built[0]))
         target = rule.redirect_to
         if target is None:
             return
@@ -417,7 +421,10 @@ class MapAdapter:
             return ""
         if isinstance(query_args, str):
             return "?" + quote(query_args, _QUERY_SAFE)
-        items = query_args.items(multi=True) if hasattr(query_args, "getlist") else query_args.items()  # type: ignore[call-arg]
+        if hasattr(query_args, "getlist"):  # MultiDict: every value
+            items = query_args.items(multi=True)  # type: ignore[call-arg]
+        else:
+            items = query_args.items()
         return "?" + _encode_query(items)
 
     def _redirect_quoted(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as _quote
 from urllib.parse import quote_plus
 
-from .converters import BaseConverter, ValidationError
+from .converters import _PATH_SAFE, BaseConverter, ValidationError
 
 if TYPE_CHECKING:
     from .map import Map
@@ -241,6 +242,10 @@ class Rule(RuleFactory):
         path_parts = self._compile_tokens(_tokenize(path_rule))
         self._domain_parts = domain_parts
         self._path_parts = path_parts
+        # Building emits URLs: static text is percent-encoded once, here.
+        self._url_parts = [
+            p if not isinstance(p, str) else _quote(p, _PATH_SAFE) for p in path_parts
+        ]
         self._compile_domain(domain_parts)
         self._compile_path(path_parts)
         defaults = self.defaults or {}
@@ -278,6 +283,9 @@ class Rule(RuleFactory):
             self._static_path: str | None = "".join(p for p in parts if isinstance(p, str))
         else:
             self._static_path = None
+        self._static_url = (
+            None if self._static_path is None else _quote(self._static_path, _PATH_SAFE)
+        )
         prefix: list[str] = []
         for seg in segments[:-1]:
             if all(isinstance(p, str) for p in seg):
@@ -353,7 +361,9 @@ class Rule(RuleFactory):
                 return False
         return True
 
-    def build(self, values: Mapping[str, Any], append_unknown: bool = True) -> tuple[str, str] | None:
+    def build(
+        self, values: Mapping[str, Any], append_unknown: bool = True
+    ) -> tuple[str, str] | None:
         """``(domain_part, url_path_with_query)``, or None if a converter rejects a value."""
         return self._build(values, append_unknown)
 
@@ -362,9 +372,9 @@ class Rule(RuleFactory):
             domain = self._domain_static
             if domain is None:
                 domain = _build_parts(self._domain_parts, values, self.defaults)
-            path = self._static_path
+            path = self._static_url
             if path is None:
-                path = _build_parts(self._path_parts, values, self.defaults)
+                path = _build_parts(self._url_parts, values, self.defaults)
         except ValidationError:
             return None
         if append_unknown and len(values) > len(self._required):
