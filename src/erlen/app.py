@@ -554,16 +554,20 @@ class Erlen(Scaffold):
                 " return a valid response. The function either returned"
                 " None or ended without a return statement."
             )
-        if not isinstance(rv, self.response_class):
-            if isinstance(rv, (str | bytes | bytearray, Iterator | GeneratorType)):
+        if not isinstance(rv, _HTTPResponse):
+            rv_type = type(rv)
+            if rv_type is dict or rv_type is list:
+                rv = self.json.response(rv)
+            elif isinstance(rv, str | bytes | bytearray | GeneratorType):
                 rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
-            elif isinstance(rv, dict | list):
-                rv = self.json.response(rv)
             elif isinstance(rv, HTTPException):
                 rv = rv.get_response()
-            elif isinstance(rv, _HTTPResponse):  # a response of another erlen response class
-                pass
+            elif isinstance(rv, dict | list):
+                rv = self.json.response(rv)
+            elif isinstance(rv, Iterator):
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
             elif callable(rv):
                 rv = self._response_from_wsgi_app(rv)
             else:
@@ -644,8 +648,8 @@ class Erlen(Scaffold):
         ctx = _cv_request.get(None)
         if e.code in _BAD_INPUT_CODES:
             _log.warning("%d %s: %s", e.code, _request_line(ctx), e.description)
-        else:
-            _log.info("%d %s", e.code, _request_line(ctx))
+        elif _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%d %s", e.code, _request_line(ctx))
         handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
         if handler is None:
             return e

@@ -120,12 +120,14 @@ class HTTPException(Exception):
         """The response to send: the one given to the constructor, or the HTML page."""
         if self.response is not None:
             return self.response
+        from erlen.http.headers import Headers
         from erlen.http.response import Response
 
+        # The headers come from this class, not from the client: no validation pass needed.
         return Response(
             self.get_body(environ, scope),
             status=self.code,
-            headers=self.get_headers(environ, scope),
+            headers=Headers._from_list(self.get_headers(environ, scope)),
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -68,6 +68,8 @@ def get_content_type(mimetype: str, charset: str = "utf-8") -> str:
         ct = _CT_CACHE.get(mimetype)
         if ct is not None:
             return ct
+    if "\r" in mimetype or "\n" in mimetype or "\0" in mimetype:
+        raise ValueError("Header values must not contain CR, LF or NUL characters.")
     if mimetype.startswith("text/") or mimetype in _CHARSET_MIMETYPES or mimetype.endswith("+xml"):
         ct = f"{mimetype}; charset={charset}"
     else:
@@ -200,13 +202,13 @@ class Response(ResponseHeaderProperties):
             else:
                 self._status, self._status_code = _clean_status(status)
 
-        if headers is None and mimetype is None and content_type is None:
-            # fast path: trusted values, no header validation
+        if headers is None and content_type is None:
+            # fast path: trusted values (get_content_type rejects CR/LF), no header validation
             rtype = type(response)
             if rtype is str or rtype is bytes:
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
                 self.response = [data]
-                dm = self.default_mimetype
+                dm = self.default_mimetype if mimetype is None else mimetype
                 if dm is None:
                     self.headers = Headers._from_list([("Content-Length", str(len(data)))])
                 else:

@@ -1,0 +1,111 @@
+"""WSGI adapter helpers: middleware that sits between a server and an erlen app.
+
+``ProxyFix`` makes an app behind a reverse proxy (nginx, a load balancer) see the client's
+address, scheme, host, port and mount prefix from the ``X-Forwarded-*`` headers, trusting only
+as many hops as the deployment really has (headers are client-forgeable otherwise).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable, Iterable
+
+WSGIEnviron = dict[str, t.Any]
+StartResponse = Callable[..., t.Any]
+WSGIApplication = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+
+__all__ = ["ProxyFix", "WSGIApplication"]
+
+
+def _trusted_value(trusted: int, value: str | None) -> str | None:
+    """The value the ``trusted``-th proxy from the right saw; None if there are fewer hops."""
+    if not trusted or not value:
+        return None
+    values = value.split(",")
+    if len(values) < trusted:
+        return None
+    return values[-trusted].strip() or None
+
+
+class ProxyFix:
+    """Adjust the environ from ``X-Forwarded-*`` headers set by ``N`` trusted proxies.
+
+    Each argument is the number of proxies that set that header (0 = ignore it). Only the
+    value appended by the outermost trusted proxy is used; values a client prepended are
+    ignored, and a header with fewer values than trusted hops is ignored altogether.
+
+    - ``x_for``: ``X-Forwarded-For`` → ``REMOTE_ADDR``
+    - ``x_proto``: ``X-Forwarded-Proto`` → ``wsgi.url_scheme``
+    - ``x_host``: ``X-Forwarded-Host`` → ``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT``
+    - ``x_port``: ``X-Forwarded-Port`` → ``HTTP_HOST``, ``SERVER_PORT``
+    - ``x_prefix``: ``X-Forwarded-Prefix`` → ``SCRIPT_NAME``
+
+    The original values are kept in ``environ["erlen.proxy_fix.orig"]``.
+    """
+
+    __slots__ = ("app", "x_for", "x_proto", "x_host", "x_port", "x_prefix")
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        x_for: int = 1,
+        x_proto: int = 1,
+        x_host: int = 0,
+        x_port: int = 0,
+        x_prefix: int = 0,
+    ) -> None:
+        for name, value in (
+            ("x_for", x_for),
+            ("x_proto", x_proto),
+            ("x_host", x_host),
+            ("x_port", x_port),
+            ("x_prefix", x_prefix),
+        ):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"ProxyFix {name} must be a non-negative int, got {value!r}")
+        self.app = app
+        self.x_for = x_for
+        self.x_proto = x_proto
+        self.x_host = x_host
+        self.x_port = x_port
+        self.x_prefix = x_prefix
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        get = environ.get
+        environ["erlen.proxy_fix.orig"] = {
+            "REMOTE_ADDR": get("REMOTE_ADDR"),
+            "wsgi.url_scheme": get("wsgi.url_scheme"),
+            "HTTP_HOST": get("HTTP_HOST"),
+            "SERVER_NAME": get("SERVER_NAME"),
+            "SERVER_PORT": get("SERVER_PORT"),
+            "SCRIPT_NAME": get("SCRIPT_NAME"),
+        }
+        if self.x_for:
+            value = _trusted_value(self.x_for, get("HTTP_X_FORWARDED_FOR"))
+            if value:
+                environ["REMOTE_ADDR"] = value
+        if self.x_proto:
+            value = _trusted_value(self.x_proto, get("HTTP_X_FORWARDED_PROTO"))
+            if value:
+                environ["wsgi.url_scheme"] = value
+        if self.x_host:
+            value = _trusted_value(self.x_host, get("HTTP_X_FORWARDED_HOST"))
+            if value:
+                environ["HTTP_HOST"] = environ["SERVER_NAME"] = value
+                # "host:port", but not a bare IPv6 literal like "[::1]"
+                if ":" in value and not value.endswith("]"):
+                    environ["SERVER_NAME"], environ["SERVER_PORT"] = value.rsplit(":", 1)
+        if self.x_port:
+            value = _trusted_value(self.x_port, get("HTTP_X_FORWARDED_PORT"))
+            if value:
+                host = get("HTTP_HOST")
+                if host:
+                    if ":" in host and not host.endswith("]"):
+                        host = host.rsplit(":", 1)[0]
+                    environ["HTTP_HOST"] = f"{host}:{value}"
+                environ["SERVER_PORT"] = value
+        if self.x_prefix:
+            value = _trusted_value(self.x_prefix, get("HTTP_X_FORWARDED_PREFIX"))
+            if value:
+                environ["SCRIPT_NAME"] = value
+        return self.app(environ, start_response)
