@@ -1,4 +1,6 @@
-"""erlen demo: a small notes app (HTML pages, a form with flashing, a JSON API, SQLite).
+"""erlen demo: a small notes app (HTML pages, a form with flashing, a JSON API, SQLite),
+a session page (visit counter, theme preference, "remember me") and an upload/download
+page (files kept under the instance folder with ``secure_filename``).
 
 Written exactly as a Flask app would be, with ``erlen`` imported instead of ``flask``.
 Run it with ``make demo`` (or ``python app.py --port 5000``).
@@ -10,19 +12,27 @@ import argparse
 import os
 import sqlite3
 
+from datetime import timedelta
+
 from erlen import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
     request,
+    send_from_directory,
+    session,
     url_for,
 )
+from erlen.utils import secure_filename
 from erlen.views import MethodView
+
+THEMES = ("light", "dark")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS note (
@@ -100,18 +110,96 @@ def api_not_found(e):
     return {"error": "not found"}, 404
 
 
+prefs = Blueprint("prefs", __name__, url_prefix="/session")
+
+
+@prefs.route("/")
+def show():
+    session["visits"] = session.get("visits", 0) + 1
+    return render_template("session.html", visits=session["visits"], themes=THEMES)
+
+
+@prefs.post("/theme")
+def set_theme():
+    theme = request.form.get("theme", "")
+    if theme not in THEMES:
+        flash("Unknown theme.", "error")
+        return redirect(url_for("prefs.show"))
+    session["theme"] = theme
+    # "remember me": a permanent cookie lives PERMANENT_SESSION_LIFETIME, else until the
+    # browser closes
+    session.permanent = request.form.get("remember") == "on"
+    flash(f"Theme set to {theme}.", "success")
+    return redirect(url_for("prefs.show"))
+
+
+@prefs.post("/reset")
+def reset():
+    session.clear()
+    flash("Session cleared.", "success")
+    return redirect(url_for("prefs.show"))
+
+
+files = Blueprint("files", __name__, url_prefix="/files")
+
+
+def upload_folder() -> str:
+    folder = current_app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+@files.get("/")
+def list_files():
+    folder = upload_folder()
+    entries = [
+        {"name": name, "size": os.path.getsize(os.path.join(folder, name))}
+        for name in sorted(os.listdir(folder))
+        if os.path.isfile(os.path.join(folder, name))
+    ]
+    return render_template("files.html", files=entries)
+
+
+@files.post("/")
+def upload():
+    uploaded = request.files.get("file")
+    if uploaded is None or not uploaded.filename:
+        flash("Choose a file to upload.", "error")
+        return redirect(url_for("files.list_files"))
+    name = secure_filename(uploaded.filename)
+    if not name:
+        flash("That file name cannot be stored.", "error")
+        return redirect(url_for("files.list_files"))
+    uploaded.save(os.path.join(upload_folder(), name))
+    flash(f"Uploaded {name}.", "success")
+    return redirect(url_for("files.list_files"))
+
+
+@files.get("/<path:name>")
+def download(name: str):
+    return send_from_directory(upload_folder(), name, as_attachment=True)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("DEMO_SECRET_KEY", "dev-only-secret-change-me"),
         DATABASE=os.path.join(app.instance_path, "demo.sqlite3"),
         MAX_CONTENT_LENGTH=1024 * 1024,
+        UPLOAD_FOLDER=os.path.join(app.instance_path, "uploads"),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
     )
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.teardown_appcontext(close_db)
     app.register_blueprint(api)
+    app.register_blueprint(prefs)
+    app.register_blueprint(files)
+
+    @app.context_processor
+    def inject_theme():
+        return {"theme": session.get("theme", "light")}
 
     @app.route("/")
     def index():
@@ -143,6 +231,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.errorhandler(404)
     def not_found(e):
         return render_template("404.html"), 404
+
+    @app.errorhandler(413)
+    def too_large(e):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return render_template("413.html", limit_kib=limit), 413
 
     return app
 

@@ -122,6 +122,29 @@ def _check_header(value: str, what: str) -> str:
     return value
 
 
+_mtime_date = lru_cache(maxsize=1024)(http_date)  # static files keep their mtime
+_now_cache: list[t.Any] = [0, ""]
+
+
+def _date_now() -> str:
+    """``http_date()`` for now, formatted once per second."""
+    now = int(time())
+    cache = _now_cache
+    if cache[0] != now:
+        cache[1] = http_date(now)
+        cache[0] = now
+    return t.cast(str, cache[1])
+
+
+def _has_validators(environ: t.Mapping[str, t.Any]) -> bool:
+    """Whether the request carries headers that ``make_conditional`` evaluates."""
+    return (
+        "HTTP_IF_NONE_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_MATCH" in environ
+    )
+
+
 def _request_ctx() -> t.Any:
     """The current request context; outside one, the proxy raises the usual RuntimeError."""
     ctx = _cv_request.get(None)
@@ -283,7 +306,7 @@ def _send(
         else:
             last_mod = http_date(last_modified)
     elif st is not None:
-        last_mod = http_date(st.st_mtime)
+        last_mod = _mtime_date(st.st_mtime)
     if last_mod is not None:
         hl.append(("Last-Modified", last_mod))
 
@@ -314,6 +337,13 @@ def _send(
     if use_x_sendfile:
         hl.append(("X-Sendfile", _check_header(t.cast(str, path), "X-Sendfile path")))
 
+    get_or_head = method == "GET" or method == "HEAD"
+    validators = conditional and get_or_head and _has_validators(environ)
+    if conditional and get_or_head and not validators:
+        # what make_conditional adds, without its header scans: the common case
+        hl.append(("Date", _date_now()))
+        hl.append(("Accept-Ranges", "bytes"))
+
     rv: Response = app.response_class(None, headers=Headers._from_list(hl), direct_passthrough=True)
     if file is not None and size is None:
         # unknown length: the body must be in place before make_conditional, which would
@@ -322,24 +352,20 @@ def _send(
         file = None
 
     start = 0
-    if conditional:
-        rv.make_conditional(environ, accept_ranges=True, complete_length=size)
-        code = rv.status_code
-        if code == 304:
-            rv.headers.remove("X-Sendfile")
-            _close_quietly(file)
-            return rv
-        if code == 412:
-            rv.headers.remove("Content-Length")
-            _close_quietly(file)
-            return rv
-        if (
-            code == 200
-            and size is not None
-            and not use_x_sendfile
-            and "HTTP_RANGE" in environ
-            and method in ("GET", "HEAD")
-        ):
+    if conditional and get_or_head:
+        code = 200
+        if validators:
+            rv.make_conditional(environ, accept_ranges=True, complete_length=size)
+            code = rv.status_code
+            if code == 304:
+                rv.headers.remove("X-Sendfile")
+                _close_quietly(file)
+                return rv
+            if code == 412:
+                rv.headers.remove("Content-Length")
+                _close_quietly(file)
+                return rv
+        if code == 200 and size is not None and not use_x_sendfile and "HTTP_RANGE" in environ:
             if_range = environ.get("HTTP_IF_RANGE")
             if if_range is None or _if_range_matches(if_range, etag_value, last_mod):
                 rng = parse_range_header(environ["HTTP_RANGE"])
