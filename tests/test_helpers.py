@@ -45,7 +45,9 @@ def fapp(app: erlen.Erlen) -> erlen.Erlen:
     @app.route("/filtered")
     def filtered() -> Any:
         return {
-            "cats": get_flashed_messages(with_categories=True, category_filter=["error", "warning"]),
+            "cats": get_flashed_messages(
+                with_categories=True, category_filter=["error", "warning"]
+            ),
             "plain": get_flashed_messages(category_filter=("success",)),
             "everything": get_flashed_messages(with_categories=True),
         }

@@ -494,12 +494,6 @@ def test_file_wrapper_not_used_for_ranges(client):
     assert FakeFileWrapper.instances == []
 
 
-@pytest.mark.xfail(
-    reason="erlen.http.response.Response.__call__ wraps a direct_passthrough body that has"
-    " close() in _ClosingIterator, so the server cannot recognise its file wrapper for"
-    " zero-copy sendfile (Werkzeug returns it untouched).",
-    strict=False,
-)
 def test_wsgi_app_returns_the_file_wrapper_itself(app):
     from erlen.testing import EnvironBuilder
 

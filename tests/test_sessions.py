@@ -389,7 +389,7 @@ def test_no_pickle_in_session_code() -> None:
         assert mod.__file__ is not None
         with open(mod.__file__, encoding="utf-8") as f:
             tree = ast.parse(f.read())
-        imported = set()
+        imported: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 imported.update(a.name for a in node.names)

@@ -101,9 +101,7 @@ def test_render_through_view(app: erlen.Erlen, client: erlen.testing.ErlenClient
     rv = client.get("/")
     assert rv.status_code == 200
     assert rv.mimetype == "text/html"
-    assert rv.text.strip() == (
-        "<title>Child</title>\n<main>[layout body] part:&lt;v&gt;</main>"
-    )
+    assert rv.text.strip() == ("<title>Child</title>\n<main>[layout body] part:&lt;v&gt;</main>")
 
 
 # -- Jinja features from the app folder ------------------------------------------------
@@ -124,7 +122,7 @@ def test_get_template_attribute(app: erlen.Erlen) -> None:
 def test_default_context(app: erlen.Erlen, client: erlen.testing.ErlenClient) -> None:
     @app.route("/")
     def index() -> str:
-        erlen.g.thing = "gee"
+        erlen.g.thing = "gee"  # type: ignore[attr-defined]
         erlen.session["user"] = "ann"
         return render_template("context.html")
 
@@ -135,7 +133,7 @@ def test_default_context(app: erlen.Erlen, client: erlen.testing.ErlenClient) ->
 def test_context_outside_request_has_config_only(app: erlen.Erlen) -> None:
     with app.app_context():
         assert render_template_string("{{ config.SECRET_KEY }}") == "test key"
-        erlen.g.x = 5
+        erlen.g.x = 5  # type: ignore[attr-defined]
         assert render_template_string("{{ g.x }}") == "5"
 
 
@@ -439,3 +437,67 @@ def test_tojson_filter_uses_app_json(app: erlen.Erlen) -> None:
     with app.app_context():
         rv = render_template_string("{{ data|tojson }}", data={"a": "</script>"})
     assert rv == '{"a": "\\u003c/script\\u003e"}'
+
+
+# -- the fast render path keeps Jinja's semantics ----------------------------------------------
+def test_import_with_context_sees_request(app: erlen.Erlen) -> None:
+    with app.test_request_context("/here"):
+        src = '{% import "macros.html" as m with context %}{{ m.whoami() }}'
+        assert render_template_string(src) == "/here"
+
+
+def test_template_errors_propagate(app: erlen.Erlen) -> None:
+    with app.app_context():
+        with pytest.raises(ZeroDivisionError):
+            render_template_string("{{ 1 / 0 }}")
+        with pytest.raises(ZeroDivisionError):
+            "".join(stream_template_string("a{{ 1 / 0 }}"))
+        from jinja2 import TemplateSyntaxError
+
+        with pytest.raises(TemplateSyntaxError):
+            render_template_string("{% if %}")
+
+
+def test_strict_undefined_via_jinja_options(tmp_path: Path) -> None:
+    from jinja2 import StrictUndefined, UndefinedError
+
+    class MyApp(erlen.Erlen):
+        jinja_options = {"undefined": StrictUndefined}
+
+    app = MyApp("x", root_path=str(tmp_path))
+    with app.app_context(), pytest.raises(UndefinedError):
+        render_template_string("{{ nope }}")
+
+
+def test_async_environment_renders(tmp_path: Path) -> None:
+    class MyApp(erlen.Erlen):
+        jinja_options = {"enable_async": True}
+
+    app = MyApp("x", root_path=str(HERE))
+    with app.test_request_context("/a"):
+        assert render_template_string("{{ request.path }}{{ v }}", v="<") == "/a&lt;"
+        assert render_template("escape.html", value="<") == "&lt;"
+        assert "".join(stream_template_string("{{ v }}", v=1)) == "1"
+
+
+def test_string_templates_cached_but_see_later_globals_and_filters(app: erlen.Erlen) -> None:
+    src = "{{ g1() if g1 is defined else 'none' }}"
+    with app.app_context():
+        assert render_template_string(src) == "none"
+        first = app.jinja_env.from_string_cached(src)  # type: ignore[attr-defined]
+        app.jinja_env.globals["g1"] = lambda: "now"
+        assert render_template_string(src) == "now"
+        assert app.jinja_env.from_string_cached(src) is first  # type: ignore[attr-defined]
+
+
+def test_explicit_context_overrides_globals(app: erlen.Erlen) -> None:
+    with app.test_request_context("/"):
+        assert render_template_string("{{ config }}", config="mine") == "mine"
+        assert render_template_string("{{ url_for }}", url_for=1) == "1"
+
+
+def test_template_local_globals_are_honoured(app: erlen.Erlen) -> None:
+    with app.app_context():
+        tpl = app.jinja_env.get_template("escape.txt", globals={"value": "from-globals"})
+        assert render_template(tpl) == "from-globals"
+        assert render_template(tpl, value="ctx") == "ctx"

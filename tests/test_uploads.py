@@ -291,8 +291,15 @@ def test_per_request_override_in_before_request(uapp: erlen.Erlen) -> None:
             CT,
         ),
     ],
-    ids=["truncated", "unterminated", "garbage", "wrong-boundary", "no-boundary",
-         "bad-boundary", "bad-header"],
+    ids=[
+        "truncated",
+        "unterminated",
+        "garbage",
+        "wrong-boundary",
+        "no-boundary",
+        "bad-boundary",
+        "bad-header",
+    ],
 )
 def test_malformed_multipart_400(uapp: erlen.Erlen, body: bytes, ctype: str) -> None:
     rv = uapp.test_client().post("/upload", data=body, content_type=ctype)
@@ -355,7 +362,7 @@ def test_attack_non_file_fields_over_memory_limit(uapp: erlen.Erlen) -> None:
 
 @pytest.mark.parametrize("kind", ["many-headers", "long-header", "no-blank-line"])
 def test_attack_endless_part_headers(uapp: erlen.Erlen, kind: str) -> None:
-    head = f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\n".encode()
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n'.encode()
     if kind == "many-headers":
         head += b"".join(b"X-H%d: v\r\n" % i for i in range(100_000))
     elif kind == "long-header":
@@ -419,7 +426,9 @@ def test_attack_filename_star_refused(uapp: erlen.Erlen, extra: str) -> None:
     assert rv.status_code in (400, 413)
 
 
-def test_attack_temp_files_closed_on_error(app: erlen.Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attack_temp_files_closed_on_error(
+    app: erlen.Erlen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A body that fails half way (too many parts after a big file) leaves no open files."""
     import tempfile
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-
 from datetime import timedelta
 
 from erlen import (
@@ -45,8 +44,6 @@ CREATE TABLE IF NOT EXISTS note (
 
 def get_db() -> sqlite3.Connection:
     if "db" not in g:
-        from erlen import current_app
-
         g.db = sqlite3.connect(current_app.config["DATABASE"])
         g.db.row_factory = sqlite3.Row
         g.db.executescript(SCHEMA)

@@ -486,6 +486,16 @@ class Erlen(Scaffold):
                     for func in reversed(self.after_request_funcs[name]):
                         response = self._call_hook(func, response)
         sess = ctx._session
+        if sess is None:
+            # Untouched session: open it only to refresh a permanent session's cookie
+            # (SESSION_REFRESH_EACH_REQUEST), and only when the request sent a cookie by its name.
+            cookie = ctx.request.environ.get("HTTP_COOKIE")
+            if (
+                cookie is not None
+                and self.config["SESSION_REFRESH_EACH_REQUEST"]
+                and self.session_interface.get_cookie_name(self) in cookie
+            ):
+                sess = ctx.session
         if sess is not None and not self.session_interface.is_null_session(sess):
             self.session_interface.save_session(self, sess, response)
         return response

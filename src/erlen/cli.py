@@ -1,13 +1,18 @@
-"""The ``erlen`` command (click): app discovery and commands that run in an app context.
+"""The ``erlen`` command (click): app discovery, .env loading and the built-in commands.
 
-This is the foundation; the full CLI (run, routes, shell, serve, .env loading) grows here.
+Discovery follows Flask's documented rules (``--app``/``ERLEN_APP``: a module, a file path,
+``module:name``, ``module:factory(args)``; else ``wsgi.py``/``app.py``), so a Flask project's
+``FLASK_APP`` value works as ``ERLEN_APP``. Commands: ``run`` (development server),
+``serve`` (production, gunicorn), ``routes``, ``shell``, plus the app's and blueprints' own
+commands, which run inside an app context.
 """
 
 from __future__ import annotations
 
-import importlib
+import ast
 import os
 import sys
+import traceback
 import typing as t
 from collections.abc import Callable
 from functools import update_wrapper
@@ -19,9 +24,58 @@ if t.TYPE_CHECKING:
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
+_TRUE = {"1", "true", "yes", "on"}
+
 
 class NoAppException(click.UsageError):
     """The app could not be found or loaded."""
+
+
+def get_debug_flag() -> bool:
+    """Whether ``ERLEN_DEBUG`` asks for debug mode."""
+    return os.environ.get("ERLEN_DEBUG", "").lower() in _TRUE
+
+
+def get_load_dotenv(default: bool = True) -> bool:
+    """False when ``ERLEN_SKIP_DOTENV`` is set, else ``default``."""
+    value = os.environ.get("ERLEN_SKIP_DOTENV")
+    if not value:
+        return default
+    return value.lower() not in _TRUE
+
+
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Set environment variables from ``.erlenenv`` and ``.env`` (and ``path``).
+
+    Precedence, highest first: variables already set, ``path``, ``.env``, ``.erlenenv``
+    (the nearest files found walking up from the working folder). Returns whether any file
+    was loaded. A missing python-dotenv is not an error unless ``path`` was given.
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path or os.path.isfile(".env") or os.path.isfile(".erlenenv"):
+            click.secho(
+                " * Tip: there are .env files present. Install python-dotenv to use them.",
+                fg="yellow",
+                err=True,
+            )
+        return False
+    values: dict[str, str | None] = {}
+    loaded = False
+    if load_defaults:
+        for name in (".erlenenv", ".env"):
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                values.update(dotenv.dotenv_values(found, encoding="utf-8"))
+                loaded = True
+    if path is not None and os.path.isfile(path):
+        values.update(dotenv.dotenv_values(path, encoding="utf-8"))
+        loaded = True
+    for key, value in values.items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    return loaded
 
 
 class ScriptInfo:
@@ -32,84 +86,163 @@ class ScriptInfo:
         app_import_path: str | None = None,
         create_app: Callable[..., Erlen] | None = None,
         set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
     ) -> None:
         self.app_import_path = app_import_path
         self.create_app = create_app
         self.data: dict[t.Any, t.Any] = {}
         self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = load_dotenv_defaults
         self._loaded_app: Erlen | None = None
 
     def load_app(self) -> Erlen:
+        """Find, import and return the app (once); :class:`NoAppException` if impossible."""
         if self._loaded_app is not None:
             return self._loaded_app
         app: Erlen | None = None
+        import_path = self.app_import_path or os.environ.get("ERLEN_APP") or None
         if self.create_app is not None:
             app = self.create_app()
-        elif self.app_import_path:
-            path, _, name = self.app_import_path.partition(":")
-            app = _locate_app(path, name or None)
+        elif import_path:
+            path, name = _split_import_path(import_path)
+            app = locate_app(prepare_import(path), name)
         else:
             for path in ("wsgi.py", "app.py"):
                 if os.path.exists(path):
-                    app = _locate_app(path, None)
-                    break
+                    app = locate_app(prepare_import(path), None, raise_if_not_found=False)
+                    if app is not None:
+                        break
         if app is None:
             raise NoAppException(
                 "Could not locate an Erlen application. Use the 'erlen --app' option,"
                 " 'ERLEN_APP' environment variable, or a 'wsgi.py' or 'app.py' file"
                 " in the current directory."
             )
+        if self.set_debug_flag and "ERLEN_DEBUG" in os.environ:
+            app.debug = get_debug_flag()
         self._loaded_app = app
         return app
 
 
-def _locate_app(module_name: str, app_name: str | None) -> Erlen:
+def _split_import_path(value: str) -> tuple[str, str | None]:
+    """``module:name`` → parts; a Windows drive letter (``C:\\x\\app.py``) is not a name."""
+    match = value.rsplit(":", 1) if ":" in value else [value]
+    if len(match) == 2 and not (
+        len(match[0]) == 1 and match[0].isalpha() and match[1][:1] in ("\\", "/")
+    ):
+        if "(" in match[0]:  # "mod:factory(a=':')": split at the first colon instead
+            first, _, rest = value.partition(":")
+            return first, rest or None
+        return match[0], match[1] or None
+    return value, None
+
+
+def prepare_import(path: str) -> str:
+    """Turn a file path into a dotted module name and put its root folder on ``sys.path``.
+
+    A plain module name is returned unchanged, with the working folder put on ``sys.path``.
+    """
+    if not (path.endswith(".py") or os.sep in path or (os.altsep and os.altsep in path)):
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return path
+    path = os.path.realpath(path)
+    fname, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = fname
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+    parts: list[str] = []
+    while True:  # walk up while the folder is a package
+        path, name = os.path.split(path)
+        parts.append(name)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+    if sys.path[:1] != [path]:
+        sys.path.insert(0, path)
+    return ".".join(reversed(parts))
+
+
+def _trimmed_traceback(exc: BaseException) -> str:
+    """The traceback of an error raised while importing the app, without erlen/importlib frames."""
+    te = traceback.TracebackException.from_exception(exc)
+    here = os.path.abspath(__file__)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != here and "importlib._bootstrap" not in f.filename]
+    )
+    return "".join(te.format())
+
+
+def _is_missing_module(e: ImportError, module_name: str) -> bool:
+    """True if ``e`` says the module itself (or a parent package) does not exist."""
+    name = getattr(e, "name", None)
+    if not isinstance(e, ModuleNotFoundError) or not name:
+        return False
+    return module_name == name or module_name.startswith(name + ".")
+
+
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool = True
+) -> Erlen | None:
+    """Import ``module_name`` and find the app in it (by ``app_name`` or the usual names)."""
+    try:
+        __import__(module_name)
+    except ImportError as e:
+        if _is_missing_module(e, module_name):
+            if not raise_if_not_found:
+                return None
+            raise NoAppException(f"Could not import {module_name!r}.") from None
+        raise NoAppException(
+            f"While importing {module_name!r}, an ImportError was raised:\n\n"
+            + _trimmed_traceback(e)
+        ) from None
+    except Exception as e:
+        raise NoAppException(
+            f"While importing {module_name!r}, an exception was raised:\n\n" + _trimmed_traceback(e)
+        ) from None
+    module = sys.modules[module_name]
+    if app_name is None:
+        return find_best_app(module)
+    return find_app_by_string(module, app_name)
+
+
+def find_best_app(module: t.Any) -> Erlen:
+    """``app``/``application``, else the only app in the module, else ``create_app()``."""
     from .app import Erlen
 
-    if module_name.endswith(".py") or os.sep in module_name:
-        path = os.path.realpath(module_name)
-        folder, fname = os.path.split(path)
-        module_name = os.path.splitext(fname)[0]
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    elif os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        if sys.exc_info()[2].tb_next:  # type: ignore[union-attr]
-            raise NoAppException(
-                f"While importing {module_name!r}, an ImportError was raised:\n\n" + _format_exc()
-            ) from None
-        raise NoAppException(f"Could not import {module_name!r}.") from None
-    if app_name is None:
-        for attr in ("app", "application"):
-            candidate = getattr(module, attr, None)
-            if isinstance(candidate, Erlen):
-                return candidate
-        matches = [v for v in vars(module).values() if isinstance(v, Erlen)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise NoAppException(
-                f"Detected multiple Erlen applications in module {module_name!r}."
-                f" Use '{module_name}:name' to specify the correct one."
-            )
-        for attr in ("create_app", "make_app"):
-            factory = getattr(module, attr, None)
-            if callable(factory):
-                app = factory()
-                if isinstance(app, Erlen):
-                    return app
+    for attr in ("app", "application"):
+        candidate = getattr(module, attr, None)
+        if isinstance(candidate, Erlen):
+            return candidate
+    matches = [v for v in vars(module).values() if isinstance(v, Erlen)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
         raise NoAppException(
-            f"Failed to find Erlen application or factory in module {module_name!r}."
+            f"Detected multiple Erlen applications in module {module.__name__!r}."
+            f" Use '{module.__name__}:name' to specify the correct one."
         )
-    return _find_app_by_string(module, app_name)
+    for attr in ("create_app", "make_app"):
+        factory = getattr(module, attr, None)
+        if callable(factory):
+            try:
+                app = factory()
+            except TypeError as e:
+                raise NoAppException(
+                    f"Detected factory '{attr}' in module {module.__name__!r}, but could not"
+                    f" call it without arguments ({e}). Use '{module.__name__}:{attr}(args)'"
+                    " to specify arguments."
+                ) from None
+            if isinstance(app, Erlen):
+                return app
+    raise NoAppException(
+        f"Failed to find Erlen application or factory in module {module.__name__!r}."
+        f" Use '{module.__name__}:name' to specify one."
+    )
 
 
-def _find_app_by_string(module: t.Any, app_name: str) -> Erlen:
-    import ast
-
+def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
+    """Resolve ``name`` or ``factory(literal args)`` inside ``module``."""
     from .app import Erlen
 
     try:
@@ -118,8 +251,10 @@ def _find_app_by_string(module: t.Any, app_name: str) -> Erlen:
         raise NoAppException(
             f"Failed to parse {app_name!r} as an attribute name or function call."
         ) from None
+    args: list[t.Any] = []
+    kwargs: dict[str, t.Any] = {}
     if isinstance(expr, ast.Name):
-        name, args, kwargs = expr.id, [], {}
+        name = expr.id
     elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
         name = expr.func.id
         try:
@@ -135,18 +270,21 @@ def _find_app_by_string(module: t.Any, app_name: str) -> Erlen:
         attr = getattr(module, name)
     except AttributeError as e:
         raise NoAppException(f"Failed to find attribute {name!r} in {module.__name__!r}.") from e
-    app = attr(*args, **kwargs) if callable(attr) and not isinstance(attr, Erlen) else attr
+    if callable(attr) and not isinstance(attr, Erlen):
+        try:
+            app = attr(*args, **kwargs)
+        except TypeError as e:
+            raise NoAppException(
+                f"The factory {app_name!r} in module {module.__name__!r} could not be called"
+                f" with the specified arguments: {e}"
+            ) from None
+    else:
+        app = attr
     if isinstance(app, Erlen):
         return app
     raise NoAppException(
         f"A valid Erlen application was not obtained from '{module.__name__}:{app_name}'."
     )
-
-
-def _format_exc() -> str:
-    import traceback
-
-    return traceback.format_exc()
 
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
@@ -185,22 +323,100 @@ class AppGroup(click.Group):
         return click.Group.group(self, *args, **kwargs)
 
 
-class ErlenGroup(AppGroup):
-    """The ``erlen`` command: finds the app (``--app``/``ERLEN_APP``) and adds its commands."""
+def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(ScriptInfo).app_import_path = value
+    return value
 
-    def __init__(self, **extra: t.Any) -> None:
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -> bool | None:
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if value is not None and source not in (None, click.core.ParameterSource.DEFAULT):
+        os.environ["ERLEN_DEBUG"] = "1" if value else "0"
+    return value
+
+
+def _env_file_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    info = ctx.ensure_object(ScriptInfo)
+    if value is None and not (info.load_dotenv_defaults and get_load_dotenv()):
+        return
+    load_dotenv(value, load_defaults=info.load_dotenv_defaults and get_load_dotenv())
+
+
+def _version_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        erlen_version = version("erlen")
+    except PackageNotFoundError:
+        erlen_version = "unknown"
+    click.echo(f"Python {platform.python_version()}\nErlen {erlen_version}")
+    ctx.exit()
+
+
+class ErlenGroup(AppGroup):
+    """The ``erlen`` command: finds the app (``--app``/``ERLEN_APP``) and adds its commands.
+
+    ``create_app`` is a factory to use instead of discovery; ``load_dotenv`` turns
+    ``.env``/``.erlenenv`` loading off (``ERLEN_SKIP_DOTENV=1`` does too).
+    """
+
+    def __init__(
+        self,
+        add_default_commands: bool = True,
+        create_app: Callable[..., Erlen] | None = None,
+        add_version_option: bool = True,
+        load_dotenv: bool = True,
+        set_debug_flag: bool = True,
+        **extra: t.Any,
+    ) -> None:
         params = list(extra.pop("params", None) or ())
-        params.append(
+        params += [
+            click.Option(
+                ["-e", "--env-file"],
+                type=click.Path(exists=True, dir_okay=False),
+                help="Load environment variables from this file (needs python-dotenv).",
+                is_eager=True,
+                expose_value=False,
+                callback=_env_file_callback,
+            ),
             click.Option(
                 ["-A", "--app"],
                 metavar="IMPORT",
-                help="The Erlen application or factory function to load, as 'module:name'.",
+                help="The Erlen application or factory to load, as 'module:name' or a path.",
                 is_eager=True,
                 expose_value=False,
                 callback=_set_app,
+            ),
+            click.Option(
+                ["--debug/--no-debug"],
+                default=None,
+                help="Set debug mode (the ERLEN_DEBUG variable).",
+                expose_value=False,
+                callback=_set_debug,
+            ),
+        ]
+        if add_version_option:
+            params.append(
+                click.Option(
+                    ["--version"],
+                    is_flag=True,
+                    is_eager=True,
+                    expose_value=False,
+                    callback=_version_callback,
+                    help="Show the erlen version.",
+                )
             )
-        )
         super().__init__(params=params, **extra)
+        self.create_app = create_app
+        self.load_dotenv = load_dotenv
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            for command in (run_command, serve_command, shell_command, routes_command):
+                self.add_command(command)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         rv = super().get_command(ctx, name)
@@ -230,29 +446,204 @@ class ErlenGroup(AppGroup):
         parent: click.Context | None = None,
         **extra: t.Any,
     ) -> click.Context:
+        os.environ["ERLEN_RUN_FROM_CLI"] = "true"
         if "obj" not in extra and "obj" not in self.context_settings:
-            extra["obj"] = ScriptInfo(app_import_path=os.environ.get("ERLEN_APP"))
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app,
+                set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
+            )
         return super().make_context(info_name, args, parent=parent, **extra)
 
 
-def _set_app(ctx: click.Context, param: click.Option, value: str | None) -> str | None:
-    if value is None:
-        return None
-    info = ctx.ensure_object(ScriptInfo)
-    info.app_import_path = value
-    return value
+FlaskGroup = ErlenGroup  # so `from flask.cli import FlaskGroup` ports by renaming the module
 
 
-cli = ErlenGroup(name="erlen", help="A general utility script for Erlen applications.")
+class _SeparatedPaths(click.Path):
+    """Several paths separated by ``os.pathsep`` (``:`` on POSIX, ``;`` on Windows)."""
+
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> t.Any:
+        items = self.split_envvar_value(value) if isinstance(value, str) else value
+        return [super(_SeparatedPaths, self).convert(item, param, ctx) for item in items]
 
 
-@cli.command("routes", short_help="Show the routes for the app.")
+@click.command("run", short_help="Run a development server.")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
+@click.option("--debug/--no-debug", default=None, help="Debug mode (default: ERLEN_DEBUG).")
+@click.option(
+    "--reload/--no-reload", default=None, help="Restart on code changes (default: debug)."
+)
+@click.option(
+    "--debugger/--no-debugger", default=None, help="Show the debug page (default: debug)."
+)
+@click.option("--with-threads/--without-threads", default=True, hidden=True)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1), help="Threads.")
+@click.option(
+    "--extra-files",
+    type=_SeparatedPaths(),
+    default=None,
+    help=f"More files that trigger a reload, separated by {os.pathsep!r}.",
+)
+@click.option(
+    "--exclude-patterns",
+    type=_SeparatedPaths(),
+    default=None,
+    help=f"fnmatch patterns of files the reloader ignores, separated by {os.pathsep!r}.",
+)
+@pass_script_info
+def run_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+    debug: bool | None,
+    reload: bool | None,
+    debugger: bool | None,
+    with_threads: bool,
+    threads: int,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
+) -> None:
+    """Run the development server (threaded, reloader and debug page in debug mode)."""
+    from .serving import ServerError, is_running_from_reloader, load_error_app, serve
+
+    if debug is not None:
+        os.environ["ERLEN_DEBUG"] = "1" if debug else "0"
+    debug_flag = get_debug_flag()
+    if key and not cert:
+        raise click.BadParameter("--key needs --cert as well.", param_hint="--key")
+    os.environ["ERLEN_RUN_FROM_CLI"] = "true"
+
+    def load() -> t.Any:
+        try:
+            return info.load_app()
+        except Exception as e:
+            if not is_running_from_reloader():
+                raise
+            text = (
+                e.format_message() if isinstance(e, click.ClickException) else _trimmed_traceback(e)
+            )
+            click.secho(f"Error: {text}", err=True, fg="red")
+            return load_error_app(text, debug_flag)
+
+    name = info.app_import_path or os.environ.get("ERLEN_APP")
+    try:
+        serve(
+            host,
+            port,
+            load,
+            use_reloader=debug_flag if reload is None else reload,
+            use_debugger=debug_flag if debugger is None else debugger,
+            extra_files=extra_files,
+            exclude_patterns=exclude_patterns,
+            ssl_context=(cert, key) if cert else None,
+            threads=threads,
+            name=name,
+            debug=debug_flag,
+        )
+    except ServerError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@click.command("serve", short_help="Run the app with a production server (gunicorn).")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", "-p", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1),
+    default=lambda: int(os.environ.get("WEB_CONCURRENCY") or 2),
+    show_default="WEB_CONCURRENCY or 2",
+    help="Worker processes.",
+)
+@click.option("--threads", "-t", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--timeout", type=click.IntRange(0), default=30, show_default=True)
+@click.option("--graceful-timeout", type=click.IntRange(0), default=30, show_default=True)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
+@click.option("--preload", is_flag=True, help="Load the app once before forking workers.")
+@pass_script_info
+def serve_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int,
+    graceful_timeout: int,
+    access_log: bool,
+    cert: str | None,
+    key: str | None,
+    preload: bool,
+) -> None:
+    """Serve the app with pre-forked gunicorn workers; SIGTERM stops gracefully."""
+    from .serving import ServerError, serve_production
+
+    try:
+        serve_production(
+            info.load_app,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            timeout=timeout,
+            graceful_timeout=graceful_timeout,
+            access_log=access_log,
+            certfile=cert,
+            keyfile=key,
+            preload=preload,
+        )
+    except ServerError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@click.command("shell", short_help="Run a Python shell in the app context.")
+@with_appcontext
+def shell_command() -> None:
+    """An interactive Python shell with ``app``, ``g`` and the app's shell context."""
+    import code
+
+    from .globals import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    banner = (
+        f"Python {sys.version} on {sys.platform}\n"
+        f"App: {app.import_name}\nInstance: {app.instance_path}"
+    )
+    namespace: dict[str, t.Any] = {}
+    startup = os.environ.get("PYTHONSTARTUP")
+    if startup and os.path.isfile(startup):
+        with open(startup, encoding="utf-8") as f:
+            exec(compile(f.read(), startup, "exec"), namespace)
+    namespace.update(app.make_shell_context())
+    hook = getattr(sys, "__interactivehook__", None)
+    if hook is not None and sys.stdin.isatty():
+        try:
+            import readline
+            from rlcompleter import Completer
+
+            readline.set_completer(Completer(namespace).complete)
+        except ImportError:
+            pass
+        hook()
+    code.interact(banner=banner, local=namespace)
+
+
+@click.command("routes", short_help="Show the routes for the app.")
 @click.option(
     "--sort", "-s", type=click.Choice(("endpoint", "methods", "rule", "match")), default="endpoint"
 )
 @click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
+    """Endpoint, methods and rule of every route."""
     from .globals import current_app
 
     rules = list(current_app.url_map.iter_rules())
@@ -263,7 +654,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
     if sort in ("endpoint", "rule"):
         rules.sort(key=lambda r: getattr(r, sort))
     elif sort == "methods":
-        rules.sort(key=lambda r: sorted(r.methods or ()))
+        rules.sort(key=lambda r: sorted((r.methods or set()) - ignored))
     rows = [("Endpoint", "Methods", "Rule")]
     for r in rules:
         rows.append((r.endpoint, ", ".join(sorted((r.methods or set()) - ignored)), r.rule))
@@ -274,5 +665,9 @@ def routes_command(sort: str, all_methods: bool) -> None:
             click.echo("  ".join("-" * w for w in widths))
 
 
+cli = ErlenGroup(name="erlen", help="A general utility script for Erlen applications.")
+
+
 def main() -> None:
-    cli.main()
+    """The ``erlen`` console script."""
+    cli.main(auto_envvar_prefix="ERLEN")

@@ -116,6 +116,12 @@ class _ContextProxy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._get_current_object()(*args, **kwargs)
 
+    def __enter__(self) -> Any:  # ``with app_ctx:`` re-pushes the current context
+        return self._get_current_object().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._get_current_object().__exit__(*exc_info)
+
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(request, Request) works as with Werkzeug
         try:

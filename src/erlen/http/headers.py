@@ -101,8 +101,9 @@ class Headers:
         """First value for ``key`` converted by ``type``; ``default`` if missing or invalid."""
         # A direct scan: raising and catching KeyError for every miss is several times slower.
         ikey = key.lower()
-        for k, rv in self._list:
+        for k, v in self._list:
             if k == key or k.lower() == ikey:
+                rv = v
                 break
         else:
             return default

@@ -585,4 +585,8 @@ class Response(ResponseHeaderProperties):
             resp = self.response
             if type(resp) is list or getattr(resp, "close", None) is None:
                 return body
+            if self.direct_passthrough and body is resp:
+                # Hand the server its own object (e.g. wsgi.file_wrapper → zero-copy sendfile);
+                # it calls close() on it.
+                return resp  # type: ignore[no-any-return]
         return _ClosingIterator(body, self.close)

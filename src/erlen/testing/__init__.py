@@ -21,6 +21,8 @@ __all__ = [
     "EnvironBuilder",
     "ErlenCliRunner",
     "ErlenClient",
+    "FlaskCliRunner",
+    "FlaskClient",
     "TestResponse",
     "encode_multipart",
     "run_wsgi_app",
@@ -44,3 +46,8 @@ class ErlenCliRunner(CliRunner):
 
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
         return super().invoke(cli, args, **kwargs)
+
+
+# Flask's names, so ``from flask.testing import FlaskClient`` ports by changing the package only.
+FlaskClient = ErlenClient
+FlaskCliRunner = ErlenCliRunner

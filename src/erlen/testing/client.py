@@ -254,11 +254,9 @@ class Client:
         if user is None:
             user = environ.get("HTTP_COOKIE", "")
             environ[_USER_COOKIE_KEY] = user
-        value = self._cookies.request_header(
-            _server_name(environ),
-            _request_path(environ),
-            environ.get("wsgi.url_scheme") == "https",
-        )
+        # Secure cookies go over plain http too, as with Werkzeug's client: an app whose
+        # config sets SESSION_COOKIE_SECURE keeps its session in tests on http://localhost.
+        value = self._cookies.request_header(_server_name(environ), _request_path(environ), True)
         if user and value:
             value = f"{user}; {value}"
         elif user:
