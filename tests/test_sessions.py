@@ -161,8 +161,11 @@ def test_permanent_lifetime_as_int_seconds(sapp: erlen.Erlen) -> None:
 def test_refresh_each_request(sapp: erlen.Erlen) -> None:
     c = sapp.test_client()
     c.get("/permanent")
-    rv = c.get("/nothing")  # the session is not touched at all: nothing to refresh
-    assert _set_cookie(rv) is None
+    # as in Flask, a permanent session's cookie is refreshed even when the view does not
+    # touch the session, and the refreshed response varies on Cookie
+    rv = c.get("/nothing")
+    assert _set_cookie(rv) is not None
+    assert rv.headers["Vary"] == "Cookie"
     rv = c.get("/get/p")  # touched, permanent, refresh on: cookie re-sent
     assert rv.text == "1"
     assert _set_cookie(rv) is not None
@@ -171,6 +174,36 @@ def test_refresh_each_request(sapp: erlen.Erlen) -> None:
     rv = c.get("/get/p")
     assert _set_cookie(rv) is None
     assert rv.headers["Vary"] == "Cookie"
+    rv = c.get("/nothing")
+    assert _set_cookie(rv) is None
+    assert "Vary" not in rv.headers
+
+
+def test_refresh_matches_flask(sapp: erlen.Erlen) -> None:
+    """Which responses carry a Set-Cookie: the same as Flask's for the same requests."""
+    flask = pytest.importorskip("flask")
+    fapp = flask.Flask("f")
+    fapp.secret_key = "test key"
+
+    @fapp.route("/permanent")
+    def permanent() -> str:
+        flask.session.permanent = True
+        flask.session["p"] = 1
+        return "perm"
+
+    @fapp.route("/nothing")
+    def nothing() -> str:
+        return "nothing"
+
+    def trace(app: Any) -> list[tuple[bool, str | None]]:
+        c = app.test_client()
+        out = []
+        for path in ("/nothing", "/permanent", "/nothing", "/nothing"):
+            rv = c.get(path)
+            out.append((_set_cookie(rv) is not None, rv.headers.get("Vary")))
+        return out
+
+    assert trace(sapp) == trace(fapp)
 
 
 def test_non_permanent_session_not_refreshed(sapp: erlen.Erlen) -> None:

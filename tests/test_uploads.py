@@ -409,15 +409,14 @@ def test_attack_filename_star_nul_never_reaches_the_app(uapp: erlen.Erlen) -> No
         assert rv.json["files"][0]["filename"] == "evil.txt"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="erlen.http.formparser accepts (and sanitises) a filename*= with ../ or NUL;"
-    " issue 3 lists these shapes as refused with 400/413",
-)
 @pytest.mark.parametrize(
     "extra",
-    ["; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd", "; filename*=UTF-8''evil%00.txt"],
-    ids=["dotdot", "nul"],
+    [
+        "; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd",
+        "; filename*=UTF-8''evil%00.txt",
+        "; filename*=UTF-8''..%5Cwin.ini",
+    ],
+    ids=["dotdot", "nul", "backslash-dotdot"],
 )
 def test_attack_filename_star_refused(uapp: erlen.Erlen, extra: str) -> None:
     """The issue lists these shapes as 'refused cleanly (400/413)'."""

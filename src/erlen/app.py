@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import typing as t
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import cached_property
@@ -260,7 +261,7 @@ class Erlen(Scaffold):
         for name in names:
             if name in self.template_context_processors:
                 for func in self.template_context_processors[name]:
-                    context.update(self.ensure_sync(func)())
+                    context.update(self._call_hook(func))
         context.update(orig_ctx)
 
     @setupmethod
@@ -410,7 +411,16 @@ class Erlen(Scaffold):
 
     # -- dispatch ---------------------------------------------------------------------
     def raise_routing_exception(self, request: Request) -> t.NoReturn:
-        raise request.routing_exception  # type: ignore[misc]
+        """Raise the routing error; in debug, a redirect that would drop a form is an error."""
+        exc = request.routing_exception
+        if (
+            self.debug
+            and isinstance(exc, RequestRedirect)
+            and exc.code not in (307, 308)
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            raise FormDataRoutingRedirect(request, exc)
+        raise exc  # type: ignore[misc]
 
     def dispatch_request(self) -> t.Any:
         req = _cv_request.get().request
@@ -854,21 +864,48 @@ class Erlen(Scaffold):
         run_app(self, host=host, port=port, debug=debug, load_dotenv=load_dotenv, **options)
 
 
+class FormDataRoutingRedirect(AssertionError):
+    """Debug-mode error: a 301/302 canonical-URL redirect would turn a form POST into a GET.
+
+    Browsers drop the body on those redirects, so the form would silently vanish; the fix is
+    to post to the canonical URL (usually the one with the trailing slash).
+    """
+
+    def __init__(self, request: Request, exc: RequestRedirect) -> None:
+        super().__init__(
+            f"A {request.method} request was sent to {request.url!r}, but routing issued a"
+            f" {exc.code} redirect to the canonical URL {exc.new_url!r}. The browser will"
+            " repeat it as a GET without the form data. Send the request to the canonical"
+            " URL instead (check the trailing slash of the route and the form's action)."
+        )
+
+
 class _StaticView:
-    """The view of the ``static`` endpoint; a class so it compares equal across re-adds."""
+    """The view of the ``static`` endpoint; a class so it compares equal across re-adds.
+
+    It holds the app weakly: the app owns it (``view_functions``), and a strong reference
+    back would be a cycle that keeps a discarded app alive until the garbage collector runs.
+    """
+
+    __slots__ = ("_app", "_key", "__name__")
 
     def __init__(self, app: Erlen) -> None:
-        self.app = app
+        self._app = weakref.ref(app)
+        self._key = id(app)
         self.__name__ = "send_static_file"
 
+    @property
+    def app(self) -> Erlen | None:
+        return self._app()
+
     def __call__(self, filename: str) -> Response:
-        return t.cast(Response, self.app.send_static_file(filename))
+        return t.cast(Response, self._app().send_static_file(filename))  # type: ignore[union-attr]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _StaticView) and other.app is self.app
+        return isinstance(other, _StaticView) and other._app() is self._app()
 
     def __hash__(self) -> int:
-        return id(self.app)
+        return self._key
 
 
 def _request_line(ctx: RequestContext | None) -> str:

@@ -250,6 +250,18 @@ class Blueprint(Scaffold):
 
     # -- app-wide registrations made from a blueprint --------------------------------
     @setupmethod
+    def endpoint(self, endpoint: str) -> Callable[[F], F]:
+        """Register ``f`` as the app's view for ``endpoint`` (the name is not prefixed)."""
+
+        def decorator(f: F) -> F:
+            def register_endpoint(state: BlueprintSetupState) -> None:
+                state.app.view_functions[endpoint] = f
+
+            self.record_once(register_endpoint)
+            return f
+
+        return decorator
+
     def app_template_filter(self, name: str | None = None) -> Callable[[F], F]:
         def decorator(f: F) -> F:
             self.add_app_template_filter(f, name=name)

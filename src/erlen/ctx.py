@@ -53,8 +53,13 @@ class _AppCtxGlobals:
     def __iter__(self) -> Iterator[str]:
         return iter(self.__dict__)
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(name) from None
+    if TYPE_CHECKING:  # any attribute may be set on g; tell type checkers so
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+        def __delattr__(self, name: str) -> None: ...
 
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)

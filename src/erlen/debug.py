@@ -47,6 +47,9 @@ _LIB_DIRS = tuple(
     }
 )
 
+# the middleware's own frames say nothing about the error
+_HIDDEN_FILES = frozenset({__file__, __file__.replace("debug.py", "serving.py")})
+
 _repr = reprlib.Repr()
 _repr.maxstring = _MAX_REPR
 _repr.maxother = _MAX_REPR
@@ -127,7 +130,11 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
 
 
 def _frames(tb: TracebackType | None) -> list[_Frame]:
-    frames = [_Frame(frame, lineno) for frame, lineno in traceback.walk_tb(tb)]
+    frames = [
+        _Frame(frame, lineno)
+        for frame, lineno in traceback.walk_tb(tb)
+        if frame.f_code.co_filename not in _HIDDEN_FILES
+    ]
     return frames[-_MAX_FRAMES:]
 
 

@@ -26,7 +26,10 @@ __all__ = ["RELOADER_ENV", "SERVER_FD_ENV", "is_running_from_reloader", "run_wit
 
 RELOADER_ENV = "ERLEN_RUN_MAIN"
 SERVER_FD_ENV = "ERLEN_SERVER_FD"
-WATCHED_SUFFIXES = (".py", ".pyw", ".html", ".htm", ".jinja", ".jinja2", ".j2", ".xml", ".txt")
+CODE_SUFFIXES = (".py", ".pyw")
+TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".xml", ".txt", ".svg")
+
+_TEMPLATES_DIR = f"{os.sep}templates{os.sep}"
 
 _log = logging.getLogger("erlen.reloader")
 
@@ -58,7 +61,12 @@ def _watch_paths(extra_files: Iterable[str]) -> list[str]:
     """Folders to watch: the working folder, the script's folder, those of extra files."""
     candidates = [os.getcwd()]
     script = sys.argv[0] if sys.argv else ""
-    if script and os.path.isfile(script):
+    prefixes = {os.path.abspath(p) + os.sep for p in (sys.prefix, sys.base_prefix)}
+    if (
+        script
+        and os.path.isfile(script)
+        and not os.path.abspath(script).startswith(tuple(prefixes))  # not an entry point
+    ):
         candidates.append(os.path.dirname(os.path.abspath(script)))
     for f in extra_files:
         path = os.path.abspath(f)
@@ -73,7 +81,10 @@ def _watch_paths(extra_files: Iterable[str]) -> list[str]:
 
 
 class _ReloadFilter:
-    """Accept code/template files and the extra files; ignore caches, VCS and venv folders."""
+    """Accept Python files, files under a ``templates`` folder and the extra files.
+
+Caches, VCS and virtualenv folders are ignored (watchfiles' default filter).
+"""
 
     def __init__(self, extra_files: Iterable[str], exclude_patterns: Iterable[str]) -> None:
         from watchfiles import DefaultFilter
@@ -85,7 +96,11 @@ class _ReloadFilter:
     def __call__(self, change: t.Any, path: str) -> bool:
         if path in self.extra:
             return True
-        if not self._default(change, path) or not path.endswith(WATCHED_SUFFIXES):
+        if not self._default(change, path):
+            return False
+        if not path.endswith(CODE_SUFFIXES) and not (
+            path.endswith(TEMPLATE_SUFFIXES) and _TEMPLATES_DIR in path
+        ):
             return False
         return not any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from erlen.http.accept import Accept, CharsetAccept, LanguageAccept, MIMEAccept
 from erlen.http.auth import Authorization, WWWAuthenticate
+from erlen.http.cachecontrol import RequestCacheControl, ResponseCacheControl
 from erlen.http.conditional import ContentRange, ETags, IfRange, Range
 from erlen.http.filestorage import FileStorage
 from erlen.http.headers import EnvironHeaders, Headers
@@ -45,6 +46,8 @@ __all__ = [
     "MIMEAccept",
     "MultiDict",
     "Range",
+    "RequestCacheControl",
+    "ResponseCacheControl",
     "TypeConversionDict",
     "UserAgent",
     "WWWAuthenticate",

@@ -41,6 +41,8 @@ _CHUNK = 64 * 1024
 # RFC 2046 boundary: 1..70 chars in practice; Werkzeug accepts up to 200 of
 # printable ASCII, not ending in a space. Compiled once at import.
 _VALID_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
+# A NUL byte, or '..' as a whole path segment (either separator), anywhere in a filename.
+_UNSAFE_FILENAME = re.compile(r"\x00|(?:^|[/\\])\.\.(?:$|[/\\])")
 # RFC 2231 / RFC 6266 extended filename parameter: filename*=charset'lang'pct
 _FILENAME_STAR = re.compile(r";\s*filename\*\s*=\s*([^;]*)", re.IGNORECASE)
 
@@ -99,8 +101,9 @@ def _segment_filename(segment: MultipartSegment) -> str | None:
             if star is not None:
                 filename = star
             break
-    if filename is not None and "\x00" in filename:
-        filename = filename.replace("\x00", "")
+    if filename is not None and _UNSAFE_FILENAME.search(filename):
+        # Browsers send a bare name; NUL or a '..' segment is an attack shape, not a file.
+        raise BadRequest("Invalid filename in multipart upload.")
     return filename
 
 

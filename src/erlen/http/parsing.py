@@ -15,6 +15,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_to_bytes
 
 from erlen.exceptions import BadRequest
 from erlen.http.accept import Accept
+from erlen.http.cachecontrol import parse_cache_control_header
 from erlen.http.conditional import (
     generate_etag,
     parse_content_range_header,
@@ -62,6 +63,7 @@ __all__ = [
     "parse_list_header",
     "parse_dict_header",
     "parse_set_header",
+    "parse_cache_control_header",
     "url_quote",
     "url_unquote",
     "url_encode",

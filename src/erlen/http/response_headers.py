@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from .cachecontrol import ResponseCacheControl, parse_cache_control_header
 from .datastructures import Headers, HeaderSet
 from .parsing import http_date, parse_date
 
@@ -133,26 +135,55 @@ class ResponseHeaderProperties:
         else:
             self.headers["Retry-After"] = str(value)
 
-    @property
-    def vary(self) -> HeaderSet:
-        """The ``Vary`` header as a set; changes are written back to the header."""
+    def _header_set(self, name: str) -> HeaderSet:
         headers = self.headers
 
         def on_update(hs: HeaderSet) -> None:
             if not hs:
-                headers.remove("Vary")
+                headers.remove(name)
             else:
-                headers["Vary"] = hs.to_header()
+                headers[name] = hs.to_header()
 
-        raw = headers.get("Vary")
+        raw = headers.get(name)
         items = [v.strip() for v in raw.split(",") if v.strip()] if raw else []
         return HeaderSet(items, on_update)
 
+    def _set_header_set(self, name: str, value: Iterable[str] | str | None) -> None:
+        if not value:
+            self.headers.remove(name)
+        elif isinstance(value, str):
+            self.headers[name] = value
+        else:
+            self.headers[name] = ", ".join(value)
+
+    @property
+    def vary(self) -> HeaderSet:
+        """The ``Vary`` header as a set; changes are written back to the header."""
+        return self._header_set("Vary")
+
     @vary.setter
     def vary(self, value: Iterable[str] | str | None) -> None:
-        if not value:
-            self.headers.remove("Vary")
-        elif isinstance(value, str):
-            self.headers["Vary"] = value
-        else:
-            self.headers["Vary"] = ", ".join(value)
+        self._set_header_set("Vary", value)
+
+    @property
+    def allow(self) -> HeaderSet:
+        """The ``Allow`` header (e.g. of an OPTIONS or 405 answer) as a set."""
+        return self._header_set("Allow")
+
+    @allow.setter
+    def allow(self, value: Iterable[str] | str | None) -> None:
+        self._set_header_set("Allow", value)
+
+    @property
+    def cache_control(self) -> ResponseCacheControl:
+        """``Cache-Control`` directives; setting one (``.max_age = 60``) rewrites the header."""
+        headers = self.headers
+
+        def on_update(cc: Any) -> None:
+            if cc:
+                headers["Cache-Control"] = cc.to_header()
+            else:
+                headers.remove("Cache-Control")
+
+        value = headers.get("Cache-Control")
+        return parse_cache_control_header(value, on_update, ResponseCacheControl)  # type: ignore[no-any-return]

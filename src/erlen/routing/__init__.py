@@ -15,11 +15,13 @@ from .converters import (
     ValidationError,
 )
 from .exceptions import BuildError, RequestRedirect, RoutingException, WebsocketMismatch
+from .factories import EndpointPrefix, Subdomain, Submount
 from .map import Map, MapAdapter
 from .rules import Rule, RuleFactory, parse_converter_args
 
 __all__ = [
     "DEFAULT_CONVERTERS",
+    "EndpointPrefix",
     "AnyConverter",
     "BaseConverter",
     "BuildError",
@@ -33,6 +35,8 @@ __all__ = [
     "RoutingException",
     "Rule",
     "RuleFactory",
+    "Subdomain",
+    "Submount",
     "UUIDConverter",
     "UnicodeConverter",
     "ValidationError",

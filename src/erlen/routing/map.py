@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 from urllib.parse import quote, urljoin
@@ -43,12 +44,22 @@ def _environ_host(environ: Mapping[str, Any], scheme: str) -> str:
     """The request host, lowercased, without the scheme's default port (as Werkzeug)."""
     host = environ.get("HTTP_HOST")
     if host:
+        if not host.isascii():
+            _check_host(host)
         return _strip_default_port(host.lower(), scheme)
     host = environ.get("SERVER_NAME", "").lower()
     port = environ.get("SERVER_PORT")
     if port:
         host = _strip_default_port(f"{host}:{port}", scheme)
     return host  # type: ignore[no-any-return]
+
+
+def _check_host(host: str) -> None:
+    """A non-ASCII ``Host`` must at least be IDNA-encodable; garbage is a 400, not a 404."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise BadRequest("The request's Host header is invalid.") from None
 
 
 def _strip_default_port(host: str, scheme: str) -> str:
@@ -185,6 +196,9 @@ class Map:
         adapter.websocket = websocket
         if server_name is None and subdomain is not None and not self.host_matching:
             adapter._server_name = _UNSET  # only URL building needs the host: computed lazily
+            host = environ.get("HTTP_HOST")
+            if host is not None and not host.isascii():
+                _check_host(host)
         else:
             host = _environ_host(environ, scheme)
             if server_name is None:
@@ -198,6 +212,11 @@ class Map:
                 elif host.endswith("." + server_name):
                     subdomain = host[: -len(server_name) - 1]
                 else:  # not under server_name (e.g. accessed by IP): matches nothing
+                    warnings.warn(
+                        f"Current server name {host!r} doesn't match configured"
+                        f" server name {server_name!r}",
+                        stacklevel=2,
+                    )
                     subdomain = "<invalid>"
         adapter.subdomain = subdomain or ""
         path = environ.get("PATH_INFO", "")

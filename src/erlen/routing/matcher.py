@@ -172,9 +172,8 @@ class Matcher:
                 for rule, kind, methods, ws, defaults in entries:
                     if (methods is None or method in methods) and ws is websocket:
                         values = dict(base)
-                        if defaults:
-                            for k, v in defaults.items():
-                                values.setdefault(k, v)
+                        if defaults:  # as Werkzeug: a rule's defaults win over parsed values
+                            values.update(defaults)
                         return rule, values, kind
                     if kind == EXACT:
                         if ws is not websocket:
@@ -249,7 +248,6 @@ def _match_tree(
                             have_match_for.update(methods)
                     continue
                 if defaults:
-                    for k, v in defaults.items():
-                        values.setdefault(k, v)
+                    values.update(defaults)
                 return rule, values, kind
     return None

@@ -1,0 +1,161 @@
+"""The debug page middleware, in process (the real server is covered in test_serving.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from werkzeug.test import Client
+
+from erlen import Erlen, request
+from erlen.debug import DebuggedApplication
+
+
+class BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+@pytest.fixture
+def debug_app():
+    app = Erlen("debug_test_app")
+    app.debug = True
+
+    @app.route("/boom", methods=["GET", "POST"])
+    def boom():
+        weird = BadRepr()  # noqa: F841
+        huge = "x" * 10_000  # noqa: F841
+        markup = "<img src=x onerror=alert(1)>"  # noqa: F841
+        raise KeyError("missing & <key>")
+
+    @app.route("/chain")
+    def chain():
+        try:
+            {}["a"]
+        except KeyError as e:
+            raise ValueError("wrapped") from e
+
+    @app.route("/stream")
+    def stream():
+        def gen():
+            yield b"partial"
+            raise RuntimeError("mid-stream")
+
+        return app.response_class(gen())
+
+    @app.route("/ok")
+    def ok():
+        return "fine"
+
+    return app
+
+
+def client(app):
+    return Client(DebuggedApplication(app))
+
+
+def test_html_page_content(debug_app):
+    resp = client(debug_app).post(
+        "/boom?x=1",
+        data={"user": "ann<1>", "password": "hunter2"},
+        headers={"Authorization": "Bearer topsecret", "X-Test": "t&t"},
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "script-src" not in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "<h1>KeyError</h1>" in page
+    assert "missing &amp; &lt;key&gt;" in page
+    assert 'raise KeyError(&quot;missing &amp; &lt;key&gt;&quot;)' in page  # source line
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
+    assert "&lt;repr() failed: RuntimeError&gt;" in page
+    assert "x" * 400 not in page and "xxx..." in page  # long values truncated
+    assert "http://localhost/boom?x=1" in page
+    assert "t&amp;t" in page
+    assert "topsecret" not in page and "[redacted, 16 characters]" in page
+    assert "ann&lt;1&gt;" in page and "hunter2" not in page
+    assert "<script" not in page.lower()
+    assert "DebuggedApplication.__call__" not in page  # the middleware hides itself
+
+
+def test_json_when_accepted(debug_app):
+    resp = client(debug_app).get("/boom", headers={"Accept": "application/json"})
+    data = resp.get_json()
+    assert resp.status_code == 500
+    assert data["error"]["type"] == "KeyError"
+    frame = data["error"]["traceback"][-1]
+    assert frame["function"].endswith("boom")
+    assert frame["locals"]["markup"] == "'<img src=x onerror=alert(1)>'"
+    assert frame["library"] is False
+    assert data["request"]["method"] == "GET"
+    assert "Traceback (most recent call last)" in data["error"]["text"]
+
+
+def test_browser_accept_prefers_html(debug_app):
+    resp = client(debug_app).get(
+        "/boom", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    )
+    assert resp.headers["Content-Type"].startswith("text/html")
+
+
+def test_exception_chain_shown(debug_app):
+    page = client(debug_app).get("/chain").get_data(as_text=True)
+    assert page.index("KeyError: &#x27;a&#x27;") < page.index("ValueError: wrapped")
+    assert "direct cause" in page
+
+
+def test_error_after_headers_sent_does_not_crash(debug_app, caplog):
+    with caplog.at_level(logging.ERROR, logger="erlen.debug"):
+        resp = client(debug_app).get("/stream")
+        assert resp.status_code == 200
+        assert resp.get_data() == b"partial"  # truncated, nothing appended
+    assert "mid-stream" in caplog.text
+
+
+def test_success_passes_through(debug_app):
+    resp = client(debug_app).get("/ok")
+    assert (resp.status_code, resp.get_data()) == (200, b"fine")
+
+
+def test_debug_off_app_handles_500_itself(debug_app, caplog):
+    debug_app.debug = False
+    with caplog.at_level(logging.ERROR):
+        resp = client(debug_app).get("/boom")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert "Internal Server Error" in body
+    assert "KeyError" not in body and "markup" not in body
+    assert "KeyError" in caplog.text  # logged, not shown
+
+
+def test_plain_wsgi_app_without_request_context():
+    def app(environ, start_response):
+        raise OSError("disk on fire")
+
+    resp = Client(DebuggedApplication(app)).get("/p?q=1", headers={"Cookie": "sid=abc"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert "disk on fire" in page and "http://localhost/p?q=1" in page
+    assert "sid=abc" not in page
+    assert "(not parsed)" in page
+
+
+def test_evalex_refused():
+    with pytest.raises(ValueError, match="never executes code"):
+        DebuggedApplication(lambda e, s: [], evalex=True)
+
+
+def test_request_snapshot_only_for_debugged_requests(debug_app):
+    debug_app.config["PROPAGATE_EXCEPTIONS"] = False
+    seen = {}
+
+    @debug_app.route("/plain")
+    def plain():
+        seen["env"] = request.environ
+        raise RuntimeError("x")
+
+    DebuggedApplication(debug_app)  # connects the signal receiver
+    resp = debug_app.test_client().get("/plain")
+    assert resp.status_code == 500
+    assert "erlen.debug.request" not in seen["env"]
