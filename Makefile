@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install demo test lint typecheck pytest bench bench-quick bench-loopback clean
+.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick bench-loopback clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
 
 demo: install
 	cd examples/demo && ../../$(BIN)/python app.py --port $(PORT)
@@ -25,7 +28,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install system-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

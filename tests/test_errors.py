@@ -106,7 +106,7 @@ def test_unhandled_exception_is_500_and_logged(app, client, caplog):
     assert rv.status_code == 500
     assert b"secret detail" not in rv.data
     assert b"Internal Server Error" in rv.data
-    records = [r for r in caplog.records if "Exception on GET '/boom'" in r.getMessage()]
+    records = [r for r in caplog.records if "Exception on /boom [GET]" in r.getMessage()]
     assert records and records[0].exc_info[0] is ValueError
 
 

@@ -178,7 +178,7 @@ def download(name: str):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=os.environ.get("DEMO_INSTANCE_PATH") or None)
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("DEMO_SECRET_KEY", "dev-only-secret-change-me"),
         DATABASE=os.path.join(app.instance_path, "demo.sqlite3"),

@@ -713,7 +713,12 @@ class Erlen(Scaffold):
         exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
     ) -> None:
         ctx = _cv_request.get(None)
-        self.logger.error("Exception on %s", _request_line(ctx), exc_info=exc_info)
+        if ctx is None:
+            self.logger.error("Exception outside a request", exc_info=exc_info)
+            return
+        # Flask's wording, so log searches and alerts written for Flask apps keep working.
+        req = ctx.request
+        self.logger.error("Exception on %s [%s]", req.path, req.method, exc_info=exc_info)
 
     def should_ignore_error(self, error: BaseException | None) -> bool:
         return False

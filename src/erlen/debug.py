@@ -59,7 +59,14 @@ _repr.maxlevel = 3
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 
 
+_SECRET_ENVIRON_KEYS = ("HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "HTTP_COOKIE")
+
+
 def _safe_repr(value: object) -> str:
+    if type(value) is dict and any(k in value for k in _SECRET_ENVIRON_KEYS):
+        value = {  # a WSGI environ: keep credentials out of the page
+            k: "[redacted]" if k in _SECRET_ENVIRON_KEYS else v for k, v in value.items()
+        }
     try:
         text = _repr.repr(value)
     except Exception as e:  # a broken __repr__ must not break the error page
@@ -345,9 +352,18 @@ class DebuggedApplication:
     ) -> Iterator[bytes]:
         environ["erlen.debug"] = True
         app_iter: Iterable[bytes] | None = None
+        started = sent = False
+
+        def tracking_start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
+            nonlocal started
+            started = True
+            return start_response(status, headers, exc_info)
+
         try:
-            app_iter = self.app(environ, start_response)
-            yield from app_iter
+            app_iter = self.app(environ, tracking_start_response)
+            for chunk in app_iter:
+                sent = sent or bool(chunk)
+                yield chunk
         except Exception as exc:
             exc_info = sys.exc_info()
             _log.error(
@@ -356,6 +372,8 @@ class DebuggedApplication:
                 environ.get("PATH_INFO"),
                 exc_info=exc_info,
             )
+            if sent:  # headers and part of the body are out: the log is all we can do
+                return
             if _wants_json(environ):
                 body = json.dumps(render_debug_json(exc, environ), indent=2, default=str)
                 content_type = "application/json"
@@ -371,9 +389,9 @@ class DebuggedApplication:
                 ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
             ]
             try:
-                start_response("500 Internal Server Error", headers, exc_info)
+                # exc_info only if the app already called start_response (PEP 3333)
+                start_response("500 Internal Server Error", headers, exc_info if started else None)
             except Exception:
-                # Headers were already sent: all we can do is stop and leave it in the log.
                 return
             finally:
                 del exc_info

@@ -20,6 +20,12 @@ class _WSGIErrorsStream:
         stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
         return (stream or sys.stderr).write(data)  # type: ignore[no-any-return]
 
+    def _get_current_object(self) -> t.TextIO:
+        """The stream writes go to right now (Flask's ``wsgi_errors_stream`` is a proxy)."""
+        ctx = _cv_request.get(None)
+        stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
+        return stream or sys.stderr  # type: ignore[no-any-return]
+
     def flush(self) -> None:
         ctx = _cv_request.get(None)
         stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
