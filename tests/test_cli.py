@@ -57,3 +57,247 @@ def test_routes_command(app):
     assert lines[0].split() == ["Endpoint", "Methods", "Rule"]
     assert any(line.split() == ["user", "GET,", "POST", "/users/<int:id>"] for line in lines)
     assert any(line.startswith("static") for line in lines)
+
+
+# -- discovery, .env and the built-in commands ------------------------------------------------
+import os  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from erlen.cli import ErlenGroup, load_dotenv  # noqa: E402
+
+APP_SRC = """
+from erlen import Erlen, current_app
+import click
+
+{name} = Erlen(__name__)
+
+@{name}.route("/hi")
+def hi():
+    return "hi"
+
+@{name}.cli.command("whoami")
+def whoami():
+    click.echo(f"{{current_app.import_name}} debug={{current_app.debug}}")
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A clean working folder; modules imported from it are forgotten afterwards."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for var in ("ERLEN_APP", "ERLEN_DEBUG", "ERLEN_RUN_FROM_CLI", "ERLEN_SKIP_DOTENV", "GREETING"):
+        monkeypatch.delenv(var, raising=False)
+    for name in ("app", "wsgi"):  # other tests may have imported modules of these names
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    os.environ.pop("ERLEN_RUN_FROM_CLI", None)
+
+
+def unique(prefix: str = "m") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_discover_module_name(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(APP_SRC.format(name="app"))
+    result = invoke("--app", mod, "whoami")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{mod} debug=False\n"
+
+
+def test_discover_file_path_inside_package(project):
+    pkg = unique("pkg")
+    (project / pkg).mkdir()
+    (project / pkg / "__init__.py").write_text("")
+    (project / pkg / "web.py").write_text(APP_SRC.format(name="application"))
+    result = invoke("--app", f"{pkg}/web.py", "whoami")
+    assert result.output == f"{pkg}.web debug=False\n"
+
+
+def test_discover_module_colon_name_and_ambiguous(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(APP_SRC.format(name="one") + "\ntwo = Erlen('second')\n")
+    result = invoke("--app", mod, "routes")
+    assert result.exit_code == 2
+    assert f"Detected multiple Erlen applications in module '{mod}'" in result.output
+    result = invoke("--app", f"{mod}:two", "routes")
+    assert result.exit_code == 0
+    assert "/hi" not in result.output and "static" in result.output
+
+
+def test_discover_factory_with_arguments(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        textwrap.dedent(
+            """
+            from erlen import Erlen
+            def create_app(name, debug=False):
+                app = Erlen(name)
+                app.config["WHO"] = (name, debug)
+                @app.route("/" + name)
+                def page():
+                    return ""
+                return app
+            """
+        )
+    )
+    result = invoke("--app", f"{mod}:create_app('shop', debug=True)", "routes")
+    assert result.exit_code == 0, result.output
+    assert "/shop" in result.output
+    result = invoke("--app", f"{mod}:create_app", "routes")
+    assert result.exit_code == 2
+    assert "could not be called with the specified arguments" in result.output
+
+
+def test_fallback_to_app_py_and_wsgi_py(project):
+    (project / "app.py").write_text(APP_SRC.format(name="app"))
+    result = invoke("whoami")
+    assert result.output == "app debug=False\n"
+    (project / "wsgi.py").write_text("from erlen import Erlen\napp = Erlen('from_wsgi')\n")
+    del sys.modules["app"]
+    result = invoke("routes")
+    assert result.exit_code == 0
+    assert "/hi" not in result.output  # wsgi.py comes first
+
+
+def test_no_app_found(project):
+    result = invoke("routes")
+    assert result.exit_code == 2
+    assert "Could not locate an Erlen application" in result.output
+
+
+def test_missing_module(project):
+    result = invoke("--app", "no_such_module_xyz", "routes")
+    assert result.exit_code == 2
+    assert "Could not import 'no_such_module_xyz'." in result.output
+
+
+def test_import_error_inside_app_shows_real_traceback(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text("import os\nimport not_installed_dependency_xyz\n")
+    result = invoke("--app", mod, "routes")
+    assert result.exit_code == 2
+    assert f"While importing '{mod}', an ImportError was raised" in result.output
+    assert f'{mod}.py", line 2' in result.output
+    assert "import not_installed_dependency_xyz" in result.output
+    assert "ModuleNotFoundError: No module named 'not_installed_dependency_xyz'" in result.output
+    assert "importlib" not in result.output
+
+
+def test_syntax_error_inside_app(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text("x = (\n")
+    result = invoke("--app", mod, "routes")
+    assert result.exit_code == 2
+    assert "an exception was raised" in result.output and "SyntaxError" in result.output
+
+
+def test_erlen_app_env_and_debug_env(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(APP_SRC.format(name="app"))
+    result = invoke("whoami", env={"ERLEN_APP": mod, "ERLEN_DEBUG": "1"})
+    assert result.output == f"{mod} debug=True\n"
+    result = invoke("--app", mod, "--no-debug", "whoami", env={"ERLEN_DEBUG": "1"})
+    assert result.output == f"{mod} debug=False\n"
+
+
+def test_dotenv_files_and_precedence(project, monkeypatch):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        APP_SRC.format(name="app") + "\n@app.cli.command('greet')\ndef greet():\n    import os\n"
+        "    click.echo(os.environ['GREETING'])\n"
+    )
+    (project / ".erlenenv").write_text(f"ERLEN_APP={mod}\nGREETING=from-erlenenv\n")
+    (project / ".env").write_text("GREETING=from-env\n")
+    (project / "custom.env").write_text("GREETING=from-custom\n")
+    result = invoke("greet")
+    assert result.output == "from-env\n"  # .env beats .erlenenv; ERLEN_APP came from .erlenenv
+    monkeypatch.delenv("GREETING")
+    result = invoke("--env-file", "custom.env", "greet")
+    assert result.output == "from-custom\n"
+    monkeypatch.setenv("GREETING", "from-shell")
+    assert invoke("greet").output == "from-shell\n"  # set variables win
+    monkeypatch.delenv("GREETING")
+    monkeypatch.delenv("ERLEN_APP")
+    assert load_dotenv(load_defaults=False) is False
+    assert "GREETING" not in os.environ
+
+
+def test_shell_has_app_g_and_shell_context(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        APP_SRC.format(name="app")
+        + "\n@app.shell_context_processor\ndef extra():\n    return {'answer': 42}\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["--app", mod, "shell"], input="g.x = 7\nprint(app.name, answer, g.x)\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert f"App: {mod}" in result.output
+    assert f"{mod} 42 7" in result.output
+
+
+def test_custom_group_with_create_app(project):
+    from erlen import Erlen
+
+    def make():
+        app = Erlen("made_by_factory")
+
+        @app.cli.command("hello")
+        def hello():
+            click.echo(f"hello from {current_app.name}")
+
+        return app
+
+    group = ErlenGroup(name="manage", create_app=make)
+    result = CliRunner().invoke(group, ["hello"])
+    assert result.output == "hello from made_by_factory\n"
+    assert "run" in CliRunner().invoke(group, ["--help"]).output
+
+
+def test_version_and_help(project):
+    result = invoke("--version")
+    assert result.exit_code == 0 and "Erlen " in result.output and "Python " in result.output
+    result = CliRunner().invoke(cli, ["--help"])
+    for name in ("run", "serve", "shell", "routes"):
+        assert name in result.output
+    help_text = CliRunner().invoke(cli, ["run", "--help"]).output
+    for option in ("--host", "--port", "--cert", "--key", "--reload", "--extra-files", "--debug"):
+        assert option in help_text
+
+
+def test_run_key_without_cert(project):
+    (project / "k.pem").write_text("x")
+    (project / "app.py").write_text(APP_SRC.format(name="app"))
+    result = CliRunner().invoke(cli, ["run", "--key", "k.pem"])
+    assert result.exit_code == 2
+    assert "--key needs --cert" in result.output
+
+
+def test_routes_sorted_by_rule(app):
+    @app.route("/b")
+    def b_view():
+        return ""
+
+    @app.route("/a")
+    def z_view():
+        return ""
+
+    result = app.test_cli_runner().invoke(
+        cli, ["routes", "--sort", "rule"], obj=ScriptInfo(create_app=lambda: app)
+    )
+    rules = [line.split()[-1] for line in result.output.splitlines()[2:]]
+    assert rules == sorted(rules)

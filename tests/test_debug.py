@@ -67,7 +67,7 @@ def test_html_page_content(debug_app):
     assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert "<h1>KeyError</h1>" in page
     assert "missing &amp; &lt;key&gt;" in page
-    assert 'raise KeyError(&quot;missing &amp; &lt;key&gt;&quot;)' in page  # source line
+    assert "raise KeyError(&quot;missing &amp; &lt;key&gt;&quot;)" in page  # source line
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
     assert "BadRepr instance at" in page  # a failing __repr__ does not break the page
     assert "x" * 400 not in page and "xxx..." in page  # long values truncated
@@ -133,7 +133,9 @@ def test_plain_wsgi_app_without_request_context():
     def app(environ, start_response):
         raise OSError("disk on fire")
 
-    resp = Client(DebuggedApplication(app)).get("/p?q=1", headers={"Proxy-Authorization": "Basic abc"})
+    resp = Client(DebuggedApplication(app)).get(
+        "/p?q=1", headers={"Proxy-Authorization": "Basic abc"}
+    )
     page = resp.get_data(as_text=True)
     assert resp.status_code == 500
     assert "disk on fire" in page and "http://localhost/p?q=1" in page

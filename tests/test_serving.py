@@ -334,7 +334,18 @@ def test_tls_dev_server(tmp_path, servers):
     )  # fmt: skip
     port = free_port()
     server = servers(
-        [ERLEN, "--app", "app.py", "run", "-p", str(port), "--cert", "cert.pem", "--key", "key.pem"],
+        [
+            ERLEN,
+            "--app",
+            "app.py",
+            "run",
+            "-p",
+            str(port),
+            "--cert",
+            "cert.pem",
+            "--key",
+            "key.pem",
+        ],
         tmp_path,
     )
     server.wait_port(port)

@@ -83,8 +83,8 @@ def _watch_paths(extra_files: Iterable[str]) -> list[str]:
 class _ReloadFilter:
     """Accept Python files, files under a ``templates`` folder and the extra files.
 
-Caches, VCS and virtualenv folders are ignored (watchfiles' default filter).
-"""
+    Caches, VCS and virtualenv folders are ignored (watchfiles' default filter).
+    """
 
     def __init__(self, extra_files: Iterable[str], exclude_patterns: Iterable[str]) -> None:
         from watchfiles import DefaultFilter
