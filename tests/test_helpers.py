@@ -257,3 +257,28 @@ def test_get_template_attribute_macro(app: erlen.Erlen) -> None:
         assert str(hello("<x>")) == "Hello &lt;x&gt;!"
         with pytest.raises(AttributeError):
             erlen.get_template_attribute("macros.html", "missing")
+
+
+def test_stream_with_context_in_async_view(app: erlen.Erlen) -> None:
+    @app.route("/")
+    async def index() -> Any:
+        def gen() -> Any:
+            yield "hello "
+            yield request.args["name"]
+
+        return stream_with_context(gen())
+
+    assert app.test_client().get("/?name=ann").data == b"hello ann"
+
+
+def test_debug_flag_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from erlen.helpers import get_debug_flag, get_load_dotenv
+
+    monkeypatch.setenv("ERLEN_DEBUG", "1")
+    assert get_debug_flag() is True
+    monkeypatch.setenv("ERLEN_DEBUG", "0")
+    assert get_debug_flag() is False
+    monkeypatch.setenv("ERLEN_SKIP_DOTENV", "1")
+    assert get_load_dotenv() is False
+    monkeypatch.delenv("ERLEN_SKIP_DOTENV")
+    assert get_load_dotenv() is True

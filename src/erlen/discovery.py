@@ -15,6 +15,9 @@ from collections.abc import Callable
 
 import click
 
+from .helpers import get_debug_flag as get_debug_flag
+from .helpers import get_load_dotenv as get_load_dotenv
+
 if t.TYPE_CHECKING:
     from .app import Erlen
 
@@ -23,19 +26,6 @@ _TRUE = {"1", "true", "yes", "on"}
 
 class NoAppException(click.UsageError):
     """The app could not be found or loaded."""
-
-
-def get_debug_flag() -> bool:
-    """Whether ``ERLEN_DEBUG`` asks for debug mode."""
-    return os.environ.get("ERLEN_DEBUG", "").lower() in _TRUE
-
-
-def get_load_dotenv(default: bool = True) -> bool:
-    """False when ``ERLEN_SKIP_DOTENV`` is set, else ``default``."""
-    value = os.environ.get("ERLEN_SKIP_DOTENV")
-    if not value:
-        return default
-    return value.lower() not in _TRUE
 
 
 def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import typing as t
 from collections.abc import Iterable, Iterator
 from functools import update_wrapper
@@ -102,18 +104,43 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
                 "'stream_with_context' can only be used when a request"
                 " context is active, such as in a view function."
             )
+        if _in_event_loop():
+            # An async view primes us inside asyncio.run's copy of the context, where a push
+            # could not be undone later: record the contexts now, push them when iterated.
+            app_ctx = _cv_app.get()
+            yield None
+            with app_ctx, ctx:
+                try:
+                    yield from gen
+                finally:
+                    _close(gen)
+            return
+        # Pushed while priming: the request's own pop then leaves teardown to this generator,
+        # so teardown runs after the body is sent.
         with ctx:
             yield None
             try:
                 yield from gen
             finally:
-                close = getattr(gen, "close", None)
-                if close is not None:
-                    close()
+                _close(gen)
 
     wrapped = generator()
     next(wrapped)
     return wrapped
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _close(gen: t.Any) -> None:
+    close = getattr(gen, "close", None)
+    if close is not None:
+        close()
 
 
 def flash(message: str, category: str = "message") -> None:
@@ -165,3 +192,19 @@ def send_from_directory(*args: t.Any, **kwargs: t.Any) -> Response:
     from .sendfile import send_from_directory as _send_from_directory
 
     return _send_from_directory(*args, **kwargs)
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def get_debug_flag() -> bool:
+    """Whether the ``ERLEN_DEBUG`` environment variable asks for debug mode."""
+    return os.environ.get("ERLEN_DEBUG", "").lower() in _TRUE
+
+
+def get_load_dotenv(default: bool = True) -> bool:
+    """False when ``ERLEN_SKIP_DOTENV`` is set, else ``default``."""
+    value = os.environ.get("ERLEN_SKIP_DOTENV")
+    if not value:
+        return default
+    return value.lower() not in _TRUE

@@ -377,7 +377,8 @@ def run_app(
     server_name = app.config.get("SERVER_NAME")
     sn_host, _, sn_port = (server_name or "").partition(":")
     host = host or sn_host or "127.0.0.1"
-    port = int(port or sn_port or os.environ.get("ERLEN_RUN_PORT") or 5000)
+    if port is None:  # port=0 is a real request (any free port), not "unset"
+        port = int(sn_port or os.environ.get("ERLEN_RUN_PORT") or 5000)
     options.setdefault("use_reloader", app.debug)
     options.setdefault("use_debugger", app.debug)
     try:

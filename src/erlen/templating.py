@@ -95,7 +95,7 @@ class DispatchingJinjaLoader(BaseLoader):
             return rv
         where = "; ".join(tried) if tried else "no template folders are configured"
         if self.app.debug or self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
-            self.app.logger.info("Template %r not found; searched: %s", template, where)
+            self.app.logger.info(f"Template {template!r} not found; searched: {where}")
         raise TemplateNotFound(template, f"Template {template!r} not found. Searched: {where}")
 
     def _iter_loaders(self) -> Iterator[tuple[Scaffold, BaseLoader]]:
@@ -132,7 +132,8 @@ def create_jinja_environment(app: Erlen) -> Environment:
         if auto_reload is None:
             auto_reload = app.debug
         options["auto_reload"] = auto_reload
-    env = Environment(app, **options)
+    env_class = getattr(app, "jinja_environment", None) or Environment
+    env = env_class(app, **options)
     from .helpers import get_flashed_messages
 
     env.globals.update(
