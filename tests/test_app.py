@@ -466,3 +466,137 @@ def test_head_on_streamed_response_has_no_body(app, client):
 
     rv = client.head("/s")
     assert rv.status_code == 200 and rv.data == b""
+
+
+def test_permanent_session_refreshed_on_requests_that_do_not_touch_it(app, client):
+    @app.route("/login")
+    def login():
+        erlen.session["uid"] = 1
+        erlen.session.permanent = True
+        return ""
+
+    @app.route("/plain")
+    def plain():
+        return ""
+
+    first = client.get("/login")
+    assert "session=" in first.headers["Set-Cookie"]
+    rv = client.get("/plain")
+    # SESSION_REFRESH_EACH_REQUEST: the cookie's expiry is renewed, and the answer varies.
+    assert "session=" in rv.headers["Set-Cookie"] and "Expires=" in rv.headers["Set-Cookie"]
+    assert rv.headers["Vary"] == "Cookie"
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    rv = client.get("/plain")
+    assert "Set-Cookie" not in rv.headers and "Vary" not in rv.headers
+
+
+def test_untouched_non_permanent_session_is_not_resent(app, client):
+    @app.route("/set")
+    def set_():
+        erlen.session["a"] = 1
+        return ""
+
+    @app.route("/plain")
+    def plain():
+        return ""
+
+    @app.route("/perm")
+    def perm():
+        erlen.session.permanent = True
+        return ""
+
+    client.get("/set")
+    for _ in range(2):  # the second time the verdict comes from the memo
+        rv = client.get("/plain")
+        assert "Set-Cookie" not in rv.headers and "Vary" not in rv.headers
+    assert len(app._unrefreshed_cookies) == 1
+    # Made permanent: a new cookie value, so refreshes start.
+    assert "Expires=" in client.get("/perm").headers["Set-Cookie"]
+    assert "Expires=" in client.get("/plain").headers["Set-Cookie"]
+    # No cookie at all: nothing to do.
+    rv = app.test_client().get("/plain")
+    assert "Set-Cookie" not in rv.headers
+
+
+def test_debug_redirect_that_would_drop_a_form_is_an_error(app, client):
+    from erlen.app import FormDataRoutingRedirect
+    from erlen.routing import RequestRedirect
+
+    @app.route("/user/", methods=["GET", "POST"])
+    def user():
+        return request.form["status"]
+
+    rv = client.post("/user", data={"status": "ok"}, follow_redirects=True)
+    assert rv.data == b"ok"  # 308 keeps the body
+    app.debug = True
+    orig = RequestRedirect.code
+    RequestRedirect.code = 301
+    try:
+        with pytest.raises(FormDataRoutingRedirect, match="canonical URL 'http://localhost/user/'"):
+            client.post("/user", data={"status": "x"})
+        assert client.get("/user").status_code == 301  # GET is safe to redirect
+        app.debug = False
+        assert client.post("/user", data={"status": "x"}).status_code == 301
+    finally:
+        RequestRedirect.code = orig
+
+
+def test_app_is_freed_without_the_garbage_collector():
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        app = erlen.Erlen(__name__)
+        assert app.view_functions["static"]
+        ref = weakref.ref(app)
+        del app
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_invalid_host_header_is_400(app, client):
+    @app.route("/")
+    def index():
+        return "x"
+
+    assert client.get("/", headers={"Host": "\x8a"}).status_code == 400
+    assert client.get("/").status_code == 200
+
+
+def test_view_exception_log_line_as_flask(app, client):
+    import io
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("x")
+
+    import sys
+
+    from erlen.logs import default_handler, wsgi_errors_stream
+
+    app.testing = False
+    stream = io.StringIO()
+    # pytest's root handler stops create_logger adding the default one: add it here.
+    app.logger.addHandler(default_handler)
+    try:
+        assert client.get("/boom", errors_stream=stream).status_code == 500
+    finally:
+        app.logger.removeHandler(default_handler)
+    assert "ERROR in app: Exception on /boom [GET]" in stream.getvalue()
+    assert wsgi_errors_stream._get_current_object() is sys.stderr
+    with app.test_request_context(errors_stream=stream):
+        assert wsgi_errors_stream._get_current_object() is stream
+
+
+def test_create_jinja_environment_is_the_override_point(app):
+    class MyApp(erlen.Erlen):
+        def create_jinja_environment(self):
+            env = super().create_jinja_environment()
+            env.globals["marker"] = 42
+            return env
+
+    my = MyApp(__name__)
+    assert my.jinja_env.globals["marker"] == 42
+    assert erlen.Erlen.jinja_environment is None

@@ -225,3 +225,20 @@ def test_setup_after_registration_is_refused(app):
     app.register_blueprint(bp)
     with pytest.raises(AssertionError, match="already been registered"):
         bp.route("/late")(lambda: "x")
+
+
+def test_blueprint_endpoint_decorator_registers_unprefixed_app_endpoint(app, client):
+    from erlen.routing import Rule
+
+    app.url_map.add(Rule("/foo", endpoint="bar"))
+    bp = Blueprint("bp", __name__)
+
+    @bp.endpoint("bar")
+    def foobar():
+        return request.endpoint
+
+    assert "bar" not in app.view_functions
+    app.register_blueprint(bp, url_prefix="/bp")
+    assert app.view_functions["bar"] is foobar
+    assert client.get("/foo").data == b"bar"
+    assert client.get("/bp/bar").status_code == 404

@@ -120,3 +120,23 @@ def test_session_is_lazy(app, client):
     rv = client.get("/read")
     assert rv.data == b"None"
     assert "Cookie" in rv.headers.get("Vary", "")
+
+
+def test_context_proxies_work_as_context_managers(app, client):
+    from erlen.globals import app_ctx, request_ctx
+
+    torn = []
+    app.teardown_request(lambda exc: torn.append("request"))
+    app.teardown_appcontext(lambda exc: torn.append("app"))
+
+    @app.route("/")
+    def index():
+        # Re-entering the current contexts through the proxies must not tear them down.
+        with app_ctx as a, request_ctx as r:
+            assert a is app_ctx._get_current_object()
+            assert r.request is request._get_current_object()
+        assert torn == []
+        return request.path
+
+    assert client.get("/").data == b"/"
+    assert torn == ["request", "app"]

@@ -451,3 +451,53 @@ def test_make_conditional_accepts_request_object() -> None:
     r.set_etag("abc")
     r.make_conditional(Request(_environ(HTTP_IF_NONE_MATCH='W/"abc"')))
     assert r.status_code == 304
+
+
+def test_allow_header_as_set():
+    r = Response("x")
+    assert len(r.allow) == 0
+    r.allow.add("GET")
+    r.allow.add("POST")
+    assert r.headers["Allow"] == "GET, POST"
+    assert "post" in r.allow
+    r.allow = ["PUT"]
+    assert r.headers["Allow"] == "PUT"
+    r.allow = None
+    assert "Allow" not in r.headers
+
+
+def test_cache_control_properties_write_back():
+    r = Response("x")
+    cc = r.cache_control
+    assert cc.max_age is None and cc.public is False and not cc
+    cc.max_age = 60
+    cc.public = True
+    assert r.headers["Cache-Control"] == "max-age=60, public"
+    cc.no_cache = True
+    assert r.cache_control.no_cache is True
+    assert r.headers["Cache-Control"] == "max-age=60, public, no-cache"
+    cc = r.cache_control  # each access parses the current header, as with Werkzeug
+    cc.public = False
+    assert r.headers["Cache-Control"] == "max-age=60, no-cache"
+    del cc.max_age
+    cc.pop("no-cache")
+    assert "Cache-Control" not in r.headers
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["max-age=300, public", "no-cache, no-store, must-revalidate", 'private="x", s-maxage=5', ""],
+)
+def test_parse_cache_control_header_matches_werkzeug(value):
+    from werkzeug.datastructures import ResponseCacheControl as WResponseCC
+    from werkzeug.http import parse_cache_control_header as wparse
+
+    from erlen.http.datastructures import ResponseCacheControl
+    from erlen.http.parsing import parse_cache_control_header
+
+    ours = parse_cache_control_header(value, None, ResponseCacheControl)
+    theirs = wparse(value, None, WResponseCC)
+    assert dict(ours) == dict(theirs)
+    for attr in ("max_age", "s_maxage", "public", "no_store", "must_revalidate", "private"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert parse_cache_control_header(value).max_age == wparse(value).max_age

@@ -10,14 +10,17 @@ import uuid
 
 import pytest
 
-from erlen.exceptions import MethodNotAllowed, NotFound
+from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
 from erlen.routing import (
     DEFAULT_CONVERTERS,
     BaseConverter,
     BuildError,
+    EndpointPrefix,
     Map,
     RequestRedirect,
     Rule,
+    Subdomain,
+    Submount,
     ValidationError,
     WebsocketMismatch,
 )
@@ -482,7 +485,8 @@ def test_bind_to_environ_subdomain_from_server_name():
     assert a.match() == ("user", {"user": "bob"})
     a = m.bind_to_environ(_env(HTTP_HOST="example.com:80"), server_name="example.com")
     assert a.subdomain == "" and a.match() == ("main", {})
-    a = m.bind_to_environ(_env(HTTP_HOST="other.org"), server_name="example.com")
+    with pytest.warns(UserWarning, match="doesn't match configured server name 'example.com'"):
+        a = m.bind_to_environ(_env(HTTP_HOST="other.org"), server_name="example.com")
     assert a.subdomain == "<invalid>"
     with pytest.raises(NotFound):
         a.match()
@@ -708,3 +712,38 @@ def test_hostile_paths_give_http_errors_not_crashes():
             a.match(path)
         except HTTPException as exc:
             assert exc.code in (308, 404, 405)
+
+
+def test_rule_factories_prefix_path_subdomain_and_endpoint():
+    rules = [Rule("/bar", endpoint="bar"), Rule("/", endpoint="index")]
+    m = Map(
+        [
+            Submount("/foo/", rules),
+            Subdomain("api", [EndpointPrefix("api.", [Rule("/v1", endpoint="v1")])]),
+        ]
+    )
+    a = m.bind("example.com")
+    assert a.match("/foo/bar") == ("bar", {})
+    assert a.match("/foo/") == ("index", {})
+    with pytest.raises(NotFound):
+        a.match("/bar")
+    assert m.bind("example.com", subdomain="api").match("/v1") == ("api.v1", {})
+    # The factory yields copies: the same list can go into another map.
+    assert Map([Submount("/x", rules)]).bind("h").match("/x/bar") == ("bar", {})
+    assert rules[0].map is None
+
+
+def test_rule_defaults_win_over_values_parsed_from_the_url():
+    # As Werkzeug: a rule's defaults are applied after the URL's values.
+    m = Map([Rule("/<name>", endpoint="x", defaults={"name": "fixed"})])
+    assert m.bind("h").match("/given") == ("x", {"name": "fixed"})
+
+
+def test_undecodable_host_is_bad_request_not_404():
+    m = Map([Rule("/", endpoint="i")])
+    with pytest.raises(BadRequest):
+        m.bind_to_environ(_env(HTTP_HOST="\x8a"), subdomain="")
+    with pytest.raises(BadRequest):
+        m.bind_to_environ(_env(HTTP_HOST="\x8a"))
+    # An IDNA-encodable name is not an error.
+    assert m.bind_to_environ(_env(HTTP_HOST="b\xfccher.example")).match() == ("i", {})

@@ -808,3 +808,17 @@ def test_cli_runner(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["hello", "erlen"])
     assert result.exit_code == 0 and result.output == "hello erlen\n"
+
+
+def test_flask_names_of_the_testing_classes():
+    import erlen
+    from erlen.testing import ErlenClient, ErlenCliRunner, FlaskClient, FlaskCliRunner
+
+    assert FlaskClient is ErlenClient and FlaskCliRunner is ErlenCliRunner
+
+    class MyClient(FlaskClient):
+        pass
+
+    app = erlen.Erlen(__name__)
+    app.test_client_class = MyClient
+    assert isinstance(app.test_client(), MyClient)

@@ -88,6 +88,23 @@ class Erlen(Scaffold):
     test_cli_runner_class: type[t.Any] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
     jinja_options: dict[str, t.Any] = {}
+    #: The Jinja environment class for ``jinja_env``; None means ``erlen.templating.Environment``.
+    jinja_environment: type[Environment] | None = None
+
+    #: False when a subclass overrides ``create_url_adapter``: requests then always bind an
+    #: adapter (otherwise plain requests are matched without one, see ``RequestContext.push``).
+    _plain_url_adapter: bool = True
+    #: False when a subclass overrides ``dispatch_request`` or ``finalize_request``:
+    #: ``full_dispatch_request`` then calls them instead of its inlined copies.
+    _plain_dispatch: bool = True
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_url_adapter = cls.create_url_adapter is Erlen.create_url_adapter
+        cls._plain_dispatch = (
+            cls.dispatch_request is Erlen.dispatch_request
+            and cls.finalize_request is Erlen.finalize_request
+        )
 
     testing = ConfigAttribute("TESTING")
     secret_key = ConfigAttribute("SECRET_KEY")
@@ -164,6 +181,8 @@ class Erlen(Scaffold):
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
+        # Cookie headers whose signed session was found not permanent (nothing to refresh).
+        self._unrefreshed_cookies: dict[str, None] = {}
         from .templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -238,6 +257,10 @@ class Erlen(Scaffold):
     # -- templates (erlen.templating does the work) ------------------------------------
     @cached_property
     def jinja_env(self) -> Environment:
+        return self.create_jinja_environment()
+
+    def create_jinja_environment(self) -> Environment:
+        """Build ``jinja_env`` (Flask's override point; ``erlen.templating`` does the work)."""
         from .templating import create_jinja_environment
 
         return create_jinja_environment(self)
@@ -443,9 +466,30 @@ class Erlen(Scaffold):
             if self.before_request_funcs or self.url_value_preprocessors:
                 rv = self.preprocess_request()
             if rv is None:
-                rv = self.dispatch_request()
+                req = _cv_request.get().request
+                rule = req.url_rule
+                if (
+                    self._plain_dispatch
+                    and req.routing_exception is None
+                    and (req.method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False))
+                ):
+                    # dispatch_request, inlined (no subclass overrides it)
+                    rv = self.view_functions[rule.endpoint](**req.view_args)
+                    if type(rv) is CoroutineType:
+                        rv = _run_coroutine(rv)
+                else:
+                    rv = self.dispatch_request()
         except Exception as e:
             rv = self.handle_user_exception(e)
+        if self._plain_dispatch:
+            # finalize_request, inlined (an exception here propagates, as there)
+            response = self.make_response(rv)
+            response = self.process_response(response)
+            if _signals.request_finished.receivers:
+                _signals.request_finished.send(
+                    self, _async_wrapper=self.ensure_sync, response=response
+                )
+            return response
         return self.finalize_request(rv)
 
     def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:
@@ -497,18 +541,40 @@ class Erlen(Scaffold):
                         response = self._call_hook(func, response)
         sess = ctx._session
         if sess is None:
-            # Untouched session: open it only to refresh a permanent session's cookie
-            # (SESSION_REFRESH_EACH_REQUEST), and only when the request sent a cookie by its name.
             cookie = ctx.request.environ.get("HTTP_COOKIE")
-            if (
-                cookie is not None
-                and self.config["SESSION_REFRESH_EACH_REQUEST"]
-                and self.session_interface.get_cookie_name(self) in cookie
-            ):
-                sess = ctx.session
+            if cookie is not None and cookie not in self._unrefreshed_cookies:
+                sess = self._session_to_refresh(ctx, cookie)
         if sess is not None and not self.session_interface.is_null_session(sess):
             self.session_interface.save_session(self, sess, response)
         return response
+
+    def _session_to_refresh(self, ctx: RequestContext, cookie: str) -> t.Any:
+        """Open an untouched session only to refresh a permanent one's cookie.
+
+        Flask opens (and so refreshes, with SESSION_REFRESH_EACH_REQUEST) the session on every
+        request; erlen opens it lazily, so this does it at the end, and only for a Cookie header
+        carrying the session cookie. Headers found to need nothing are remembered (bounded), so
+        repeat visits cost one dict lookup.
+        """
+        interface = self.session_interface
+        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return None
+        memo = self._unrefreshed_cookies
+        sess = None
+        if interface.get_cookie_name(self) in cookie:
+            sess = ctx.session
+            # With signed cookies the flag is in the (immutable) value itself; server-side
+            # backends may change it behind the same session id, so they are never memoised.
+            if not (
+                isinstance(interface, SecureCookieSessionInterface)
+                and isinstance(sess, dict)
+                and not dict.get(sess, "_permanent", False)  # not a read: no Vary
+            ):
+                return sess
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[cookie] = None
+        return sess
 
     @staticmethod
     def _call_hook(func: Callable[..., t.Any], *args: t.Any) -> t.Any:
@@ -557,6 +623,8 @@ class Erlen(Scaffold):
             len_rv = len(rv)
             if len_rv == 3:
                 rv, status, headers = rv
+                if type(rv) is str:  # the common (body, status, headers)
+                    return self.response_class(rv, status=status, headers=headers)
             elif len_rv == 2:
                 if isinstance(rv[1], Headers | dict | tuple | list):
                     rv, headers = rv
@@ -598,7 +666,6 @@ class Erlen(Scaffold):
                     " Response instance, or WSGI callable, but it"
                     f" was a {type(rv).__name__}."
                 )
-        rv = t.cast(Response, rv)
         if status is not None:
             if isinstance(status, str | bytes):
                 rv.status = status if isinstance(status, str) else status.decode("latin-1")

@@ -71,13 +71,26 @@ class _AppCtxGlobals:
 class AppContext:
     """Binds an application (and ``g``) to the current context."""
 
-    __slots__ = ("app", "g", "_url_adapter", "_cv_tokens")
+    __slots__ = ("app", "_g", "_url_adapter", "_cv_tokens")
 
     def __init__(self, app: Erlen) -> None:
         self.app = app
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        # ``g`` is created on first use: most requests never touch it.
+        self._g: _AppCtxGlobals | None = None
         self._url_adapter: Any = _sentinel
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def g(self) -> _AppCtxGlobals:
+        """The ``g`` namespace of this context (one object for the context's lifetime)."""
+        g = self._g
+        if g is None:
+            g = self._g = self.app.app_ctx_globals_class()
+        return g
+
+    @g.setter
+    def g(self, value: _AppCtxGlobals) -> None:
+        self._g = value
 
     @property
     def url_adapter(self) -> Any:
@@ -130,7 +143,7 @@ class RequestContext:
     __slots__ = (
         "app",
         "request",
-        "url_adapter",
+        "_url_adapter",
         "flashes",
         "_session",
         "_after_request_functions",
@@ -148,15 +161,31 @@ class RequestContext:
         if request is None:
             request = app.request_class(environ)
         self.request: Request = request
-        self.url_adapter: Any = None
-        try:
-            self.url_adapter = app.create_url_adapter(request)
-        except HTTPException as e:
-            request.routing_exception = e
+        # Bound on first use (URL building, OPTIONS, redirects); plain requests are matched
+        # in ``push`` without one.
+        self._url_adapter: Any = _sentinel
         self.flashes: list[tuple[str, str]] | None = None
         self._session: SessionMixin | None = session
         self._after_request_functions: list[Callable[[Response], Response]] = []
         self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+
+    @property
+    def url_adapter(self) -> Any:
+        """The app's ``MapAdapter`` for this request (None if it could not be bound: then
+        ``request.routing_exception`` says why)."""
+        adapter = self._url_adapter
+        if adapter is _sentinel:
+            adapter = None
+            try:
+                adapter = self.app.create_url_adapter(self.request)
+            except HTTPException as e:
+                self.request.routing_exception = e
+            self._url_adapter = adapter
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: Any) -> None:
+        self._url_adapter = value
 
     # -- session: opened on first access, saved only if it was opened ----------------
     @property
@@ -187,19 +216,46 @@ class RequestContext:
             self.request.routing_exception = e
 
     def push(self) -> None:
+        app = self.app
         app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
-            app_ctx.push()
+        if app_ctx is None or app_ctx.app is not app:
+            app_ctx = app.app_context()
+            if type(app_ctx) is AppContext and not appcontext_pushed.receivers:
+                app_ctx._cv_tokens.append(_cv_app.set(app_ctx))  # AppContext.push, inlined
+            else:
+                app_ctx.push()
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        adapter = self.url_adapter
-        if adapter is not None and self.request.url_rule is None:
+        request = self.request
+        if request.url_rule is not None:
+            return
+        found: Any = None
+        url_map = app.url_map
+        if (
+            self._url_adapter is _sentinel
+            and app._plain_url_adapter
+            and url_map._plain_bind
+            and not url_map.host_matching
+            and not app.subdomain_matching
+        ):
+            # What create_url_adapter + match would give, minus the adapter (see
+            # Map._match_environ); None means "take the general path".
+            config = app.config
+            if config.get("SERVER_NAME") is None and config.get("TRUSTED_HOSTS") is None:
+                found = url_map._match_environ(request.environ, url_map.default_subdomain or "")
+        if found is None:
+            adapter = self.url_adapter
+            if adapter is None:
+                return
             try:
-                self.request.url_rule, self.request.view_args = adapter.match(return_rule=True)
+                found = adapter.match(return_rule=True)
             except HTTPException as e:
-                self.request.routing_exception = e
+                found = e
+        if type(found) is tuple:
+            request.url_rule, request.view_args = found
+        else:
+            request.routing_exception = found
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         tokens = self._cv_tokens
@@ -216,7 +272,24 @@ class RequestContext:
             token, app_ctx = tokens.pop()
             _cv_request.reset(token)
             if app_ctx is not None:
-                app_ctx.pop(exc)
+                app = app_ctx.app
+                app_tokens = app_ctx._cv_tokens
+                if (
+                    type(app_ctx) is AppContext
+                    and len(app_tokens) == 1
+                    and not app.teardown_appcontext_funcs
+                    and not appcontext_tearing_down.receivers
+                    and not appcontext_popped.receivers
+                ):
+                    # AppContext.pop with nothing to run, inlined
+                    current = _cv_app.get()
+                    _cv_app.reset(app_tokens.pop())
+                    if current is not app_ctx:
+                        raise AssertionError(
+                            f"Popped wrong app context. ({current!r} instead of {app_ctx!r})"
+                        )
+                else:
+                    app_ctx.pop(exc)
             if ctx is not self:
                 raise AssertionError(
                     f"Popped wrong request context. ({ctx!r} instead of {self!r})"

@@ -58,7 +58,6 @@ __all__ = [
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
-
 class JSONTag:
     """Base class for a tag: how one Python type is written to and read from JSON."""
 

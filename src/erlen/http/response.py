@@ -16,6 +16,7 @@ from typing import Any
 
 from ..status import HTTP_STATUS_CODES
 from .datastructures import Headers
+from .headers import _check_name, _valid_names
 from .parsing import (
     dump_cookie,
     generate_etag,
@@ -45,6 +46,7 @@ _CHARSET_MIMETYPES = frozenset(
     }
 )
 _CT_CACHE: dict[str, str] = {}
+_new_object = object.__new__
 # Headers that describe the body and must go on a 304 (RFC 9110 15.4.5).
 _ENTITY_HEADERS = frozenset(
     {
@@ -77,6 +79,31 @@ def get_content_type(mimetype: str, charset: str = "utf-8") -> str:
     if charset == "utf-8" and len(_CT_CACHE) < 256:
         _CT_CACHE[mimetype] = ct
     return ct
+
+
+def _plain_header_list(headers: dict[Any, Any]) -> tuple[list[tuple[str, str]], bool] | None:
+    """``Headers(headers)`` for a plain ``{str: str}`` dict, validated the same way but
+    without the general machinery, plus whether it sets ``Content-Type``.
+
+    None means "use the general path": a non-str name or value (lists, ints) or a
+    ``Content-Length`` the body must overwrite in place.
+    """
+    lst = []
+    has_ct = False
+    for key, value in headers.items():
+        if key.__class__ is not str or value.__class__ is not str:
+            return None
+        if key not in _valid_names:
+            _check_name(key)
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise ValueError("Header values must not contain CR, LF or NUL characters.")
+        lkey = key.lower()
+        if lkey == "content-type":
+            has_ct = True
+        elif lkey == "content-length":
+            return None
+        lst.append((key, value))
+    return lst, has_ct
 
 
 def _status_line(code: int) -> str:
@@ -202,22 +229,28 @@ class Response(ResponseHeaderProperties):
             else:
                 self._status, self._status_code = _clean_status(status)
 
-        if headers is None and content_type is None:
-            # fast path: trusted values (get_content_type rejects CR/LF), no header validation
-            rtype = type(response)
-            if rtype is str or rtype is bytes:
+        rtype = type(response)
+        if content_type is None and (rtype is str or rtype is bytes):
+            # fast path: no headers, or a plain {str: str} dict (validated in one loop); the
+            # values added here are trusted (get_content_type rejects CR/LF)
+            if headers is None:
+                plain: tuple[list[tuple[str, str]], bool] | None = ([], False)
+            elif type(headers) is dict:
+                plain = _plain_header_list(headers)
+            else:
+                plain = None
+            if plain is not None and not (plain[1] and mimetype is not None):
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
                 self.response = [data]
-                dm = self.default_mimetype if mimetype is None else mimetype
-                if dm is None:
-                    self.headers = Headers._from_list([("Content-Length", str(len(data)))])
-                else:
-                    self.headers = Headers._from_list(
-                        [
-                            ("Content-Type", _CT_CACHE.get(dm) or get_content_type(dm)),
-                            ("Content-Length", str(len(data))),
-                        ]
-                    )
+                lst, has_ct = plain
+                if not has_ct:
+                    dm = self.default_mimetype if mimetype is None else mimetype
+                    if dm is not None:
+                        lst.append(("Content-Type", _CT_CACHE.get(dm) or get_content_type(dm)))
+                lst.append(("Content-Length", str(len(data))))
+                hdrs = _new_object(Headers)  # Headers._from_list(lst), inlined
+                hdrs._list = lst
+                self.headers = hdrs
                 return
 
         if headers is None:
@@ -549,7 +582,8 @@ class Response(ResponseHeaderProperties):
     def get_wsgi_headers(self, environ: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
         """The header list to send: fixed up for the status, with a computed
         ``Content-Length`` for buffered bodies. Never mutates ``self.headers``."""
-        hl = self.headers.to_wsgi_list()
+        headers = self.headers
+        hl = headers._list if type(headers) is Headers else headers.to_wsgi_list()
         code = self._status_code
         has_cl = False
         for key, _ in hl:
@@ -577,12 +611,14 @@ class Response(ResponseHeaderProperties):
         headers = self.get_wsgi_headers(environ)
         start_response(self._status, headers)
         code = self._status_code
+        resp = self.response
         if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
             body: Iterable[bytes] = ()
+        elif type(resp) is list and len(resp) == 1 and type(resp[0]) is bytes:
+            body = resp  # iter_body's answer for a buffered body, without the call
         else:
             body = self.iter_body()
         if self._on_close is None:
-            resp = self.response
             if type(resp) is list or getattr(resp, "close", None) is None:
                 return body
             if self.direct_passthrough and body is resp:

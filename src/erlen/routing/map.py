@@ -78,6 +78,12 @@ class Map:
     """The set of URL rules of an application, plus matching and building options."""
 
     default_converters = DEFAULT_CONVERTERS
+    #: True unless a subclass overrides ``bind_to_environ``: then the app always binds.
+    _plain_bind: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_bind = cls.bind_to_environ is Map.bind_to_environ
 
     def __init__(
         self,
@@ -225,6 +231,45 @@ class Map:
         adapter._script_name = _UNSET
         adapter._query_args = _UNSET
         return adapter
+
+    def _match_environ(
+        self, environ: Mapping[str, Any], subdomain: str
+    ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
+        """``bind_to_environ(environ, subdomain=subdomain).match(return_rule=True)`` for the
+        plain case, without building an adapter (the app builds one only for URL building).
+
+        Returns ``(rule, view_args)``, a ``NotFound`` to raise, or None when the request needs
+        the general path (non-ASCII path or host, websocket upgrade, redirects, 405, ``//``):
+        the caller then binds an adapter, which gives exactly the same answer.
+        """
+        path = environ.get("PATH_INFO", "")
+        if not path.isascii() or "HTTP_UPGRADE" in environ:
+            return None
+        host = environ.get("HTTP_HOST")
+        if host is not None and not host.isascii():
+            return None
+        matcher = self._matcher or self._get_matcher()
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if not matcher.dynamic_domains:
+            # Matcher.match's first step (a static path: one dict lookup), inlined
+            domain = matcher.static_domains.get(subdomain)
+            if domain is not None:
+                entries = domain.static.get(path)
+                if entries is not None:
+                    for rule, kind, methods, ws, defaults in entries:
+                        if (methods is None or method in methods) and not ws:
+                            if kind or rule._post_match:
+                                return None
+                            return rule, (dict(defaults) if defaults else {})
+        try:
+            rule, values, kind = matcher.match(subdomain, path, method, False)
+        except NoMatch as exc:
+            if exc.have_match_for or exc.websocket_mismatch or "//" in path:
+                return None
+            return NotFound()
+        if kind or rule._post_match:
+            return None
+        return rule, values
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self._rules)!r})"
