@@ -171,6 +171,40 @@ def bench_jinja_direct(round_seconds: float = 0.1, rounds: int = 5) -> dict[str,
     return measure(lambda n: _loop_callable(render, n), round_seconds, rounds)
 
 
+def bench_multipart_direct(
+    scenario: Scenario, round_seconds: float = 0.1, rounds: int = 5
+) -> dict[str, Any]:
+    """The upload body parsed by the ``multipart`` library alone (erlen's parser), in memory,
+    64 KiB reads, plus the same answer: the reference row for the upload target."""
+    from multipart import PushMultipartParser
+
+    body = scenario.body
+    boundary = (scenario.content_type or "").partition("boundary=")[2].strip('"')
+
+    def parse() -> bytes:
+        stream = io.BytesIO(body)
+        data: list[bytes] = []
+        in_file = False
+        with PushMultipartParser(boundary) as parser:
+            while True:
+                chunk = stream.read(65536)
+                for event in parser.parse(chunk):
+                    if type(event) is bytes:
+                        if in_file:
+                            data.append(event)
+                    elif event is None:
+                        in_file = False
+                    else:
+                        in_file = event.name == "file"  # type: ignore[union-attr]
+                if not chunk:
+                    break
+        return common.upload_answer(b"".join(data)).encode()
+
+    if parse() != scenario.expect_body:
+        raise BenchError("multipart direct: wrong upload answer")
+    return measure(lambda n: _loop_callable(parse, n), round_seconds, rounds)
+
+
 def bench_harness_overhead(round_seconds: float = 0.1, rounds: int = 5) -> dict[str, Any]:
     """Cost of the loop itself (environ copy, BytesIO, start_response) with a no-op app."""
     body = [b"x"]

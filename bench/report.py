@@ -10,6 +10,9 @@ Results = dict[str, Any]
 
 #: Extra in-process column shown for the template scenario only.
 JINJA_DIRECT = "jinja2 direct"
+#: Extra in-process column for the upload scenario only: the multipart library's own parse of
+#: the same body (in memory) plus the same answer, i.e. the floor for a parsing framework.
+MULTIPART_DIRECT = "multipart direct"
 
 
 def _us(value: Any) -> str:
@@ -60,13 +63,15 @@ def markdown(results: Results) -> str:
         f"{meta['rounds']} rounds. FAIL = wrong response (never timed), n/a = peer unavailable.",
         "",
     ]
-    cols = peers + ([JINJA_DIRECT] if "template" in scenarios else [])
+    refs = [(JINJA_DIRECT, "template"), (MULTIPART_DIRECT, "upload")]
+    refs = [(col, sc) for col, sc in refs if sc in scenarios]
+    cols = peers + [col for col, _ in refs]
     out.append("| scenario | " + " | ".join(cols) + " |")
     out.append("|---|" + "---:|" * len(cols))
     for name in scenarios:
         row = [_us(_cell(results, name, p)) for p in peers]
-        if JINJA_DIRECT in cols:
-            row.append(_us(_cell(results, name, JINJA_DIRECT)) if name == "template" else "")
+        for col, sc in refs:
+            row.append(_us(_cell(results, name, col)) if name == sc else "")
         out.append(f"| {name} | " + " | ".join(row) + " |")
 
     others = [p for p in peers if p != "erlen"]

@@ -102,6 +102,10 @@ def run_inprocess(
             res = inprocess.bench_jinja_direct(round_s, rounds)
             out[name][report.JINJA_DIRECT] = res
             _log(f"  {name:15} {report.JINJA_DIRECT:13} {res['us']:10.2f} µs")
+        if name == "upload":
+            res = inprocess.bench_multipart_direct(sc, round_s, rounds)
+            out[name][report.MULTIPART_DIRECT] = res
+            _log(f"  {name:15} {report.MULTIPART_DIRECT:13} {res['us']:10.2f} µs")
     return out
 
 

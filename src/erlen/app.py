@@ -94,16 +94,22 @@ class Erlen(Scaffold):
     #: False when a subclass overrides ``create_url_adapter``: requests then always bind an
     #: adapter (otherwise plain requests are matched without one, see ``RequestContext.push``).
     _plain_url_adapter: bool = True
-    #: False when a subclass overrides ``dispatch_request`` or ``finalize_request``:
-    #: ``full_dispatch_request`` then calls them instead of its inlined copies.
+    #: False when a subclass overrides ``dispatch_request``, ``finalize_request``,
+    #: ``make_response`` or ``process_response``: ``full_dispatch_request`` then calls them
+    #: instead of its inlined copies of their common cases.
     _plain_dispatch: bool = True
+    #: False when a subclass overrides ``app_context``: ``RequestContext.push`` calls it.
+    _plain_app_context: bool = True
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._plain_url_adapter = cls.create_url_adapter is Erlen.create_url_adapter
+        cls._plain_app_context = cls.app_context is Erlen.app_context
         cls._plain_dispatch = (
             cls.dispatch_request is Erlen.dispatch_request
             and cls.finalize_request is Erlen.finalize_request
+            and cls.make_response is Erlen.make_response
+            and cls.process_response is Erlen.process_response
         )
 
     testing = ConfigAttribute("TESTING")
@@ -471,10 +477,13 @@ class Erlen(Scaffold):
                 if (
                     self._plain_dispatch
                     and req.routing_exception is None
-                    and (req.method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False))
+                    and (
+                        req.method != "OPTIONS"
+                        or not getattr(rule, "provide_automatic_options", False)
+                    )
                 ):
                     # dispatch_request, inlined (no subclass overrides it)
-                    rv = self.view_functions[rule.endpoint](**req.view_args)
+                    rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[arg-type]
                     if type(rv) is CoroutineType:
                         rv = _run_coroutine(rv)
                 else:
@@ -482,9 +491,25 @@ class Erlen(Scaffold):
         except Exception as e:
             rv = self.handle_user_exception(e)
         if self._plain_dispatch:
-            # finalize_request, inlined (an exception here propagates, as there)
-            response = self.make_response(rv)
-            response = self.process_response(response)
+            # finalize_request, inlined (an exception here propagates, as there), and the
+            # commonest cases of make_response and process_response with it
+            rv_type = type(rv)
+            if rv_type is str:
+                response = self.response_class(rv)
+            elif rv_type is tuple and len(rv) == 3 and type(rv[0]) is str:
+                response = self.response_class(*rv)
+            elif isinstance(rv, _HTTPResponse):
+                response = rv  # type: ignore[assignment]
+            else:
+                response = self.make_response(rv)
+            ctx = _cv_request.get()
+            if (
+                ctx._after_request_functions
+                or self.after_request_funcs
+                or ctx._session is not None
+                or "HTTP_COOKIE" in ctx.request.environ
+            ):
+                response = self.process_response(response)
             if _signals.request_finished.receivers:
                 _signals.request_finished.send(
                     self, _async_wrapper=self.ensure_sync, response=response
@@ -624,7 +649,7 @@ class Erlen(Scaffold):
             if len_rv == 3:
                 rv, status, headers = rv
                 if type(rv) is str:  # the common (body, status, headers)
-                    return self.response_class(rv, status=status, headers=headers)
+                    return self.response_class(rv, status, headers)
             elif len_rv == 2:
                 if isinstance(rv[1], Headers | dict | tuple | list):
                     rv, headers = rv
@@ -846,7 +871,7 @@ class Erlen(Scaffold):
             from urllib.parse import quote
 
             rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
-        return t.cast(str, rv)
+        return rv  # type: ignore[no-any-return]
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
         names: t.Iterable[str | None] = (None,)

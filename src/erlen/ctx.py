@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .wrappers import Request, Response
 
 _sentinel = object()
+_new_object = object.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -74,6 +75,7 @@ class AppContext:
     __slots__ = ("app", "_g", "_url_adapter", "_cv_tokens")
 
     def __init__(self, app: Erlen) -> None:
+        # RequestContext.push has an inlined copy of this: keep the two in step.
         self.app = app
         # ``g`` is created on first use: most requests never touch it.
         self._g: _AppCtxGlobals | None = None
@@ -219,10 +221,15 @@ class RequestContext:
         app = self.app
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not app:
-            app_ctx = app.app_context()
-            if type(app_ctx) is AppContext and not appcontext_pushed.receivers:
-                app_ctx._cv_tokens.append(_cv_app.set(app_ctx))  # AppContext.push, inlined
+            if app._plain_app_context and not appcontext_pushed.receivers:
+                # app.app_context().push(), inlined (neither is overridden)
+                app_ctx = _new_object(AppContext)
+                app_ctx.app = app
+                app_ctx._g = None
+                app_ctx._url_adapter = _sentinel
+                app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
             else:
+                app_ctx = app.app_context()
                 app_ctx.push()
         else:
             app_ctx = None
@@ -291,9 +298,7 @@ class RequestContext:
                 else:
                     app_ctx.pop(exc)
             if ctx is not self:
-                raise AssertionError(
-                    f"Popped wrong request context. ({ctx!r} instead of {self!r})"
-                )
+                raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
 
     def __enter__(self) -> RequestContext:
         self.push()

@@ -33,6 +33,42 @@ def _default(o: t.Any) -> t.Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+def _compact_dumps(
+    default: t.Callable[[t.Any], t.Any], ensure_ascii: bool, sort_keys: bool
+) -> t.Callable[[t.Any], str]:
+    """``json.dumps(obj, default=..., ensure_ascii=..., sort_keys=..., separators=(",", ":"))``
+    as a reusable function: same output, without rebuilding a ``JSONEncoder`` and its
+    closures per call (most of the cost of dumping a small response)."""
+    from json import encoder as _encoder
+
+    make = getattr(_encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (e.g. PyPy): share one encoder; it keeps no state
+        return _json.JSONEncoder(
+            default=default, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
+        ).encode
+    escape = _encoder.encode_basestring_ascii if ensure_ascii else _encoder.encode_basestring
+    pool: list[t.Any] = []
+
+    def dumps(obj: t.Any) -> str:
+        # The C encoder JSONEncoder.iterencode(obj, _one_shot=True) would build (building it
+        # is most of the cost), reused from a pool. Each call takes one for itself
+        # (list.pop/append are atomic), so threads and nested calls (e.g. from ``default``)
+        # never share one; its ``markers`` dict (the circular-reference check) is empty after
+        # a successful call, and an encoder whose call failed is dropped, so stale markers
+        # can never cause a false "circular" error. The pool grows only to the number of
+        # simultaneous calls.
+        encode = (
+            pool.pop()
+            if pool
+            else make({}, default, escape, None, ":", ",", sort_keys, False, True)
+        )
+        chunks = encode(obj, 0)
+        pool.append(encode)
+        return "".join(chunks)
+
+    return dumps
+
+
 class JSONProvider:
     """Base provider: subclass and set ``app.json_provider_class`` to change JSON handling."""
 
@@ -75,6 +111,7 @@ class DefaultJSONProvider(JSONProvider):
     sort_keys = True
     compact: bool | None = None
     mimetype = "application/json"
+    _compact_encoder: tuple[tuple[t.Any, ...], t.Callable[[t.Any], str]] | None = None
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         kwargs.setdefault("default", self.default)
@@ -86,13 +123,22 @@ class DefaultJSONProvider(JSONProvider):
         return _json.loads(s, **kwargs)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
-        dump_args: dict[str, t.Any] = {}
-        if (self.compact is None and self._app.debug) or self.compact is False:
-            dump_args.setdefault("indent", 2)
+        obj = kwargs if kwargs and not args else self._prepare_response_obj(args, kwargs)
+        app = self._app
+        compact = self.compact
+        if (compact is None and app.debug) or compact is False:
+            body = self.dumps(obj, indent=2)
+        elif type(self).dumps is DefaultJSONProvider.dumps:
+            # json.dumps builds a JSONEncoder per call; reuse one for the current settings
+            # (encoders keep no state between calls, so sharing one is thread-safe).
+            key = (self.default, self.ensure_ascii, self.sort_keys)
+            cached = self._compact_encoder
+            if cached is None or cached[0] != key:
+                cached = self._compact_encoder = (key, _compact_dumps(*key))
+            body = cached[1](obj)
         else:
-            dump_args.setdefault("separators", (",", ":"))
-        return self._app.response_class(f"{self.dumps(obj, **dump_args)}\n", mimetype=self.mimetype)
+            body = self.dumps(obj, separators=(",", ":"))
+        return app.response_class(f"{body}\n", mimetype=self.mimetype)
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

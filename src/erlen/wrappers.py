@@ -36,8 +36,8 @@ class Request(_HTTPRequest):
     @property  # type: ignore[override]
     def max_content_length(self) -> int | None:
         if self._max_content_length is not _unset:
-            return t.cast("int | None", self._max_content_length)
-        return t.cast("int | None", _config_limit("MAX_CONTENT_LENGTH", None))
+            return self._max_content_length  # type: ignore[no-any-return]
+        return _config_limit("MAX_CONTENT_LENGTH", None)  # type: ignore[no-any-return]
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
@@ -46,8 +46,8 @@ class Request(_HTTPRequest):
     @property  # type: ignore[override]
     def max_form_memory_size(self) -> int | None:
         if self._max_form_memory_size is not _unset:
-            return t.cast("int | None", self._max_form_memory_size)
-        return t.cast("int | None", _config_limit("MAX_FORM_MEMORY_SIZE", 500_000))
+            return self._max_form_memory_size  # type: ignore[no-any-return]
+        return _config_limit("MAX_FORM_MEMORY_SIZE", 500_000)  # type: ignore[no-any-return]
 
     @max_form_memory_size.setter
     def max_form_memory_size(self, value: int | None) -> None:
@@ -56,8 +56,8 @@ class Request(_HTTPRequest):
     @property  # type: ignore[override]
     def max_form_parts(self) -> int | None:
         if self._max_form_parts is not _unset:
-            return t.cast("int | None", self._max_form_parts)
-        return t.cast("int | None", _config_limit("MAX_FORM_PARTS", 1000))
+            return self._max_form_parts  # type: ignore[no-any-return]
+        return _config_limit("MAX_FORM_PARTS", 1000)  # type: ignore[no-any-return]
 
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
@@ -107,5 +107,5 @@ class Response(_HTTPResponse):
     def max_cookie_size(self) -> int:  # type: ignore[override]
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return t.cast(int, ctx.app.config["MAX_COOKIE_SIZE"])
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return 4093

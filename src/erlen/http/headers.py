@@ -157,7 +157,11 @@ class Headers:
         if not isinstance(key, str):
             return False
         ikey = key.lower()
-        return any(k == key or k.lower() == ikey for k, _ in self._list)
+        # a plain loop: any() over a generator costs twice as much
+        for k, _ in self._list:  # noqa: SIM110
+            if k == key or k.lower() == ikey:
+                return True
+        return False
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -197,6 +201,18 @@ class Headers:
         """Replace all headers named ``key`` by one, keeping the first one's position."""
         key = _check_name(key)
         value = _check_value(_with_options(value, options))
+        lst = self._list
+        ikey = key.lower()
+        for idx, (k, _) in enumerate(lst):
+            if k.lower() == ikey:
+                lst[idx] = (key, value)
+                self._list = lst[: idx + 1] + [x for x in lst[idx + 1 :] if x[0].lower() != ikey]
+                return
+        lst.append((key, value))
+
+    def _set_trusted(self, key: str, value: str) -> None:
+        """:meth:`set` for a name and value the caller guarantees valid (e.g. a computed
+        ``Content-Length``): the response hot path skips the validation calls."""
         lst = self._list
         ikey = key.lower()
         for idx, (k, _) in enumerate(lst):

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..status import HTTP_STATUS_CODES
 from .datastructures import Headers
-from .headers import _check_name, _valid_names
+from .headers import _check_name
 from .parsing import (
     dump_cookie,
     generate_etag,
@@ -88,22 +88,37 @@ def _plain_header_list(headers: dict[Any, Any]) -> tuple[list[tuple[str, str]], 
     None means "use the general path": a non-str name or value (lists, ints) or a
     ``Content-Length`` the body must overwrite in place.
     """
-    lst = []
+    lst = list(headers.items())
     has_ct = False
-    for key, value in headers.items():
-        if key.__class__ is not str or value.__class__ is not str:
+    kinds = _NAME_KINDS
+    for key, value in lst:
+        if value.__class__ is not str:
             return None
-        if key not in _valid_names:
-            _check_name(key)
-        if "\n" in value or "\r" in value or "\0" in value:
-            raise ValueError("Header values must not contain CR, LF or NUL characters.")
-        lkey = key.lower()
-        if lkey == "content-type":
+        kind = kinds.get(key)
+        if kind is None:
+            kind = _name_kind(key)
+        if kind:
+            if kind == 2:
+                return None
             has_ct = True
-        elif lkey == "content-length":
-            return None
-        lst.append((key, value))
+        if not value.isprintable() and ("\n" in value or "\r" in value or "\0" in value):
+            raise ValueError("Header values must not contain CR, LF or NUL characters.")
     return lst, has_ct
+
+
+# Validated header name -> 0, or 1 for Content-Type, 2 for Content-Length (bounded memo).
+_NAME_KINDS: dict[str, int] = {}
+
+
+def _name_kind(key: Any) -> int:
+    if key.__class__ is not str:
+        raise TypeError(f"Header names must be str, not {type(key).__name__}.")
+    _check_name(key)
+    lkey = key.lower()
+    kind = 1 if lkey == "content-type" else 2 if lkey == "content-length" else 0
+    if len(_NAME_KINDS) < 1024:
+        _NAME_KINDS[key] = kind
+    return kind
 
 
 def _status_line(code: int) -> str:
@@ -208,6 +223,12 @@ class Response(ResponseHeaderProperties):
 
     headers: Headers
     response: Any
+    #: False when a subclass overrides ``get_wsgi_headers``: ``__call__`` then always calls it.
+    _plain_wsgi_headers: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_wsgi_headers = cls.get_wsgi_headers is Response.get_wsgi_headers
 
     def __init__(
         self,
@@ -218,16 +239,17 @@ class Response(ResponseHeaderProperties):
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        # Defaults (200, no passthrough, no callbacks) live on the class: the
-        # common case stores only ``response`` and ``headers``.
-        if direct_passthrough:
-            self.direct_passthrough = True
-        if status is not None:
-            if type(status) is int and status in _STATUS_LINES:
-                self._status = _STATUS_LINES[status]
-                self._status_code = status
-            else:
-                self._status, self._status_code = _clean_status(status)
+        # Every path stores ``_status``, ``_status_code``, ``headers``, ``response`` in this
+        # order: CPython then shares one key table for all responses (a differing order
+        # turns the instance dict into a plain dict, which costs more than the stores).
+        if status is None:
+            self._status = "200 OK"
+            self._status_code = 200
+        elif type(status) is int and status in _STATUS_LINES:
+            self._status = _STATUS_LINES[status]
+            self._status_code = status
+        else:
+            self._status, self._status_code = _clean_status(status)
 
         rtype = type(response)
         if content_type is None and (rtype is str or rtype is bytes):
@@ -241,7 +263,6 @@ class Response(ResponseHeaderProperties):
                 plain = None
             if plain is not None and not (plain[1] and mimetype is not None):
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
-                self.response = [data]
                 lst, has_ct = plain
                 if not has_ct:
                     dm = self.default_mimetype if mimetype is None else mimetype
@@ -251,6 +272,9 @@ class Response(ResponseHeaderProperties):
                 hdrs = _new_object(Headers)  # Headers._from_list(lst), inlined
                 hdrs._list = lst
                 self.headers = hdrs
+                self.response = [data]
+                if direct_passthrough:
+                    self.direct_passthrough = True
                 return
 
         if headers is None:
@@ -274,6 +298,8 @@ class Response(ResponseHeaderProperties):
             self.set_data(response)
         else:
             self.response = response
+        if direct_passthrough:
+            self.direct_passthrough = True
 
     def __repr__(self) -> str:
         if self.is_sequence:
@@ -401,7 +427,11 @@ class Response(ResponseHeaderProperties):
         data = value.encode() if isinstance(value, str) else bytes(value)
         self.response = [data]
         if self.automatically_set_content_length:
-            self.headers["Content-Length"] = str(len(data))
+            headers = self.headers
+            if type(headers) is Headers:
+                headers._set_trusted("Content-Length", str(len(data)))  # a computed value
+            else:
+                headers["Content-Length"] = str(len(data))
 
     @property
     def data(self) -> bytes:
@@ -608,9 +638,18 @@ class Response(ResponseHeaderProperties):
         self, environ: Mapping[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """Run as a WSGI application."""
-        headers = self.get_wsgi_headers(environ)
-        start_response(self._status, headers)
         code = self._status_code
+        hdrs = self.headers
+        headers: list[tuple[str, str]] | None = None
+        if self._plain_wsgi_headers and type(hdrs) is Headers and 200 <= code < 300 and code != 204:
+            # get_wsgi_headers' common case, inlined: a 2xx whose Content-Length is set
+            for key, _ in hdrs._list:
+                if len(key) == 14 and key.lower() == "content-length":
+                    headers = hdrs._list
+                    break
+        if headers is None:
+            headers = self.get_wsgi_headers(environ)
+        start_response(self._status, headers)
         resp = self.response
         if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
             body: Iterable[bytes] = ()

@@ -151,6 +151,19 @@ class NumberConverter(BaseConverter):
             raise ValidationError()
         return result
 
+    def _plain_to_python(self) -> Any:
+        """``int``/``float`` itself when ``to_python`` would only call it (no limits, not
+        overridden): the matcher then converts without a Python-level call. Its ValueError
+        (e.g. more digits than ``int`` accepts) still means "no match"."""
+        if (
+            type(self).to_python is NumberConverter.to_python
+            and not self.fixed_digits
+            and self.min is None
+            and self.max is None
+        ):
+            return self.num_convert
+        return None
+
     def to_url(self, value: Any) -> str:
         text = str(self.num_convert(value))
         if self.fixed_digits:

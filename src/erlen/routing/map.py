@@ -12,7 +12,7 @@ from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
 
 from .converters import DEFAULT_CONVERTERS, BaseConverter
 from .exceptions import BuildError, RequestRedirect, WebsocketMismatch
-from .matcher import SLASH_MISSING, Matcher, NoMatch
+from .matcher import SLASH_MISSING, Matcher, NoMatch, _match_tree
 from .rules import Rule, RuleFactory, _encode_query
 
 __all__ = ["Map", "MapAdapter"]
@@ -251,7 +251,7 @@ class Map:
         matcher = self._matcher or self._get_matcher()
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if not matcher.dynamic_domains:
-            # Matcher.match's first step (a static path: one dict lookup), inlined
+            # Matcher.match's fast path (a static path: one dict lookup), inlined
             domain = matcher.static_domains.get(subdomain)
             if domain is not None:
                 entries = domain.static.get(path)
@@ -261,8 +261,16 @@ class Map:
                             if kind or rule._post_match:
                                 return None
                             return rule, (dict(defaults) if defaults else {})
+                elif domain.has_dynamic:
+                    found = _match_tree(domain.root, path, method, False, None, None)
+                    if found is not None:
+                        rule, values, kind = found
+                        if kind or rule._post_match:
+                            return None
+                        return rule, values
         try:
-            rule, values, kind = matcher.match(subdomain, path, method, False)
+            # what Matcher.match does after its fast path fails
+            rule, values, kind = matcher._match_slow(subdomain, path, method, False)
         except NoMatch as exc:
             if exc.have_match_for or exc.websocket_mismatch or "//" in path:
                 return None

@@ -19,6 +19,8 @@ from .converters import ValidationError
 if TYPE_CHECKING:
     from .rules import Rule
 
+# Converters used directly as to_python (NumberConverter._plain_to_python).
+_PLAIN_CONVERT = (int, float)
 # Kinds of a successful match.
 EXACT = 0
 SLASH_MISSING = 1  # path lacks the trailing '/' of a branch rule
@@ -63,8 +65,10 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
         if to_python is not None:
             try:
                 value = to_python(value)
-            except ValidationError:
-                return False
+            except ValueError as exc:
+                if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
+                    return False
+                raise
         into[name] = value
     return True
 
@@ -208,23 +212,26 @@ def _match_tree(
 
     Returns None when nothing matches; with ``have_match_for`` given, collects the methods
     of rules that matched the path only (and "" for a websocket mismatch)."""
-    parts = path.split("/")
     chain = [(root, 1)]
     children = root.children
     if children:
-        offset = 1
-        # The last part is never a whole prefix segment: something must follow it.
-        for i in range(1, len(parts) - 1):
-            part = parts[i]
-            child = children.get(part)
+        start = 1
+        # Segment by segment (find + slice: cheaper than splitting the whole path). The
+        # last part is never a whole prefix segment: something must follow it.
+        while True:
+            end = path.find("/", start)
+            if end < 0:
+                break
+            child = children.get(path[start:end])
             if child is None:
                 break
-            offset += len(part) + 1
-            chain.append((child, offset))
+            start = end + 1
+            chain.append((child, start))
             children = child.children
             if not children:
                 break
-    for node, offset in reversed(chain):
+        chain.reverse()
+    for node, offset in chain:
         for regex, slash, slash_group, variables, methods, ws, defaults, rule in node.rules:
             m = regex(path, offset)
             if m is None:
@@ -236,8 +243,12 @@ def _match_tree(
                 if to_python is not None:
                     try:
                         value = to_python(value)
-                    except ValidationError:
-                        break
+                    except ValueError as exc:
+                        # ValidationError means "no match"; so does int/float's own
+                        # ValueError when they are used directly (see _plain_to_python)
+                        if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
+                            break
+                        raise
                 values[name] = value
             else:
                 if (methods is not None and method not in methods) or ws is not websocket:

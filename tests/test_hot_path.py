@@ -1,0 +1,418 @@
+"""The request hot path's shortcuts (issue 5) give exactly what the general code gives.
+
+Each shortcut (matching without a MapAdapter, the plain-dict header fast path, the C
+percent-decoder, the cached JSON encoder, int/float converters called directly, lazy ``g``)
+is checked against the general mechanism or against Werkzeug/json as an oracle.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from werkzeug.datastructures import Headers as WHeaders
+
+import erlen
+from erlen import Erlen, g
+from erlen.ctx import AppContext
+from erlen.exceptions import BadRequest, HTTPException, NotFound
+from erlen.http.parsing import parse_query_string
+from erlen.http.response import Response
+from erlen.json import _compact_dumps, _default
+from erlen.routing import Map, Rule
+
+
+def _env(path: str, method: str = "GET", **extra: Any) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+    }
+    env.update(extra)
+    return env
+
+
+# -- routing: Map._match_environ vs bind_to_environ(...).match(...) --------------------
+
+
+def _routing_map() -> Map:
+    return Map(
+        [
+            Rule("/", endpoint="index"),
+            Rule("/hello", endpoint="hello"),
+            Rule("/branch/", endpoint="branch"),
+            Rule("/post", endpoint="post", methods=["POST"]),
+            Rule("/user/<int:id>", endpoint="user"),
+            Rule("/user/<int:id>/<name>", endpoint="user_name"),
+            Rule("/price/<float:p>", endpoint="price"),
+            Rule("/small/<int(max=9):n>", endpoint="small"),
+            Rule("/old", endpoint="old", redirect_to="/hello"),
+            Rule("/files/<path:p>", endpoint="files"),
+            Rule("/ws", endpoint="ws", websocket=True),
+        ]
+    )
+
+
+def _general(m: Map, env: dict[str, Any]) -> Any:
+    try:
+        return m.bind_to_environ(env, subdomain="").match(return_rule=True)
+    except HTTPException as e:
+        return type(e)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/", "GET"),
+        ("/hello", "GET"),
+        ("/hello", "HEAD"),
+        ("/branch", "GET"),  # slash redirect: general path
+        ("/branch/", "GET"),
+        ("/post", "GET"),  # 405: general path
+        ("/post", "POST"),
+        ("/user/42", "GET"),
+        ("/user/42/bob", "GET"),
+        ("/user/x", "GET"),
+        ("/user/" + "9" * 5000, "GET"),  # int() refuses: no match, not a crash
+        ("/price/1.5", "GET"),
+        ("/small/5", "GET"),
+        ("/small/12", "GET"),  # converter limit: ValidationError
+        ("/old", "GET"),  # redirect_to: general path
+        ("/files/a/b/c.txt", "GET"),
+        ("/nope", "GET"),
+        ("//hello", "GET"),  # merged slashes: general path
+        ("/ws", "GET"),  # websocket mismatch: general path
+        ("/h\xc3\xa9llo", "GET"),  # non-ASCII path: general path
+    ],
+)
+def test_match_environ_agrees_with_adapter(path: str, method: str) -> None:
+    m = _routing_map()
+    env = _env("/", method=method, PATH_INFO=path)
+    fast = m._match_environ(env, "")
+    general = _general(m, env)
+    if fast is None:
+        return  # the caller takes the general path
+    if isinstance(fast, NotFound):
+        assert general is NotFound
+    else:
+        rule, args = fast
+        assert (rule, args) == general
+
+
+def test_match_environ_shortcuts() -> None:
+    m = _routing_map()
+    rule, args = m._match_environ(_env("/", PATH_INFO="/user/7"), "")  # type: ignore[misc]
+    assert rule.endpoint == "user" and args == {"id": 7} and type(args["id"]) is int
+    assert isinstance(m._match_environ(_env("/", PATH_INFO="/nope"), ""), NotFound)
+    assert m._match_environ(_env("/", PATH_INFO="/branch"), "") is None
+    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_UPGRADE="websocket"), "") is None
+    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_HOST="b\xfccher.de"), "") is None
+
+
+def test_custom_converter_value_error_still_propagates() -> None:
+    from erlen.routing import BaseConverter
+
+    class Boom(BaseConverter):
+        def to_python(self, value: str) -> Any:
+            raise ValueError("a bug in the converter, not a no-match")
+
+    m = Map([Rule("/b/<boom:x>", endpoint="b")], converters={"boom": Boom})
+    with pytest.raises(ValueError, match="a bug"):
+        m._match_environ(_env("/", PATH_INFO="/b/1"), "")
+
+
+def test_app_routes_plain_and_general_requests_alike() -> None:
+    app = Erlen(__name__)
+
+    @app.route("/u/<int:id>")
+    def u(id: int) -> str:
+        return f"u{id}"
+
+    @app.route("/d/")
+    def d() -> str:
+        return "d"
+
+    c = app.test_client()
+    assert c.get("/u/3").text == "u3"
+    assert c.get("/u/x").status_code == 404
+    r = c.get("/d")
+    assert r.status_code == 308 and r.headers["Location"].endswith("/d/")
+    assert c.post("/u/3").status_code == 405
+    app.config["SERVER_NAME"] = "example.org"  # the general (adapter) path from now on
+    assert c.get("/u/3", base_url="http://example.org").text == "u3"
+    # Flask 3.1: SERVER_NAME does not restrict matching without subdomain_matching
+    assert c.get("/u/3", base_url="http://other.org").text == "u3"
+    assert c.get("/u/x", base_url="http://example.org").status_code == 404
+
+
+def test_url_adapter_is_bound_lazily_and_url_for_works() -> None:
+    app = Erlen(__name__)
+
+    @app.route("/p/<int:n>")
+    def p(n: int) -> str:
+        ctx = erlen.globals._cv_request.get()
+        assert ctx._url_adapter is not None  # only url_for below builds it
+        return erlen.url_for("p", n=n + 1)
+
+    assert app.test_client().get("/p/1").text == "/p/2"
+    with app.test_request_context("/p/5") as ctx:
+        assert ctx.url_adapter is not None
+        assert ctx.url_adapter.build("p", {"n": 9}) == "/p/9"
+
+
+def test_overridden_create_url_adapter_is_used() -> None:
+    calls: list[str] = []
+
+    class MyApp(Erlen):
+        def create_url_adapter(self, request: Any) -> Any:
+            calls.append("x")
+            return super().create_url_adapter(request)
+
+    app = MyApp(__name__)
+    app.add_url_rule("/", "i", lambda: "ok")
+    assert MyApp._plain_url_adapter is False
+    assert app.test_client().get("/").text == "ok"
+    assert calls
+
+
+def test_overridden_dispatch_request_is_used() -> None:
+    class MyApp(Erlen):
+        def dispatch_request(self) -> Any:
+            return "overridden"
+
+    app = MyApp(__name__)
+    app.add_url_rule("/", "i", lambda: "view")
+    assert app.test_client().get("/").text == "overridden"
+
+
+# -- contexts: g is created lazily -------------------------------------------------------
+
+
+def test_g_is_lazy_and_stable() -> None:
+    app = Erlen(__name__)
+    ctx = AppContext(app)
+    assert ctx._g is None
+    first = ctx.g
+    assert ctx.g is first and ctx._g is first
+    with app.app_context():
+        g.x = 1
+        assert g.get("x") == 1 and "x" in g
+    replacement = app.app_ctx_globals_class()
+    ctx.g = replacement
+    assert ctx.g is replacement
+
+
+# -- responses: plain dict headers -------------------------------------------------------
+
+
+def test_dict_headers_fast_path_matches_general() -> None:
+    hdrs = {"Content-Type": "text/plain; charset=utf-8", "X-A": "1"}
+    r = Response("Hello", 201, hdrs)
+    assert r.status == "201 CREATED"
+    assert r.headers.to_wsgi_list() == [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("X-A", "1"),
+        ("Content-Length", "5"),
+    ]
+    assert hdrs == {"Content-Type": "text/plain; charset=utf-8", "X-A": "1"}  # not mutated
+    # the general path gives the same list (Werkzeug's order: given headers, then length)
+    general = Response("Hello", 201, WHeaders(hdrs).to_wsgi_list())
+    assert general.headers.to_wsgi_list() == r.headers.to_wsgi_list()
+
+
+@pytest.mark.parametrize(
+    ("headers", "mimetype", "expected"),
+    [
+        ({"X-B": "2"}, None, [("X-B", "2"), ("Content-Type", "text/plain; charset=utf-8")]),
+        ({"content-type": "a/b"}, None, [("content-type", "a/b")]),
+        ({"Content-Type": "a/b"}, "text/html", [("Content-Type", "text/html; charset=utf-8")]),
+        ({"Content-Length": "99"}, None, [("Content-Length", "2")]),
+        ({"X-N": 5}, None, [("X-N", "5"), ("Content-Type", "text/plain; charset=utf-8")]),
+        ({"X-L": ["a", "b"]}, None, [("X-L", "a"), ("X-L", "b")]),
+    ],
+)
+def test_dict_headers_edge_cases(
+    headers: dict[str, Any], mimetype: str | None, expected: list[tuple[str, str]]
+) -> None:
+    r = Response("hi", headers=headers, mimetype=mimetype)
+    lst = r.headers.to_wsgi_list()
+    for item in expected:
+        assert item in lst
+    assert r.headers.getlist("Content-Length") == ["2"]
+    assert len(r.headers.getlist("Content-Type")) == 1
+
+
+@pytest.mark.parametrize("bad", ["a\r\nSet-Cookie: x=1", "a\nb", "a\0b"])
+def test_dict_headers_reject_crlf(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Response("x", 200, {"X-Bad": bad})
+
+
+def test_dict_headers_reject_bad_names() -> None:
+    with pytest.raises(ValueError):
+        Response("x", 200, {"Bad Name": "v"})
+    with pytest.raises(TypeError):
+        Response("x", 200, {1: "v"})  # type: ignore[dict-item,arg-type]
+
+
+def test_tab_and_unicode_header_values_are_allowed() -> None:
+    r = Response("x", 200, {"X-T": "a\tb", "X-U": "caf\xe9"})
+    assert r.headers["X-T"] == "a\tb" and r.headers["X-U"] == "caf\xe9"
+
+
+def test_view_tuple_with_dict_headers_end_to_end() -> None:
+    app = Erlen(__name__)
+
+    @app.route("/")
+    def index() -> Any:
+        return "Hello", 202, {"Content-Type": "text/plain; charset=utf-8", "X-Y": "z"}
+
+    @app.route("/bad")
+    def bad() -> Any:
+        return "x", 200, {"X-Bad": "a\r\nb"}
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = app.test_client().get("/")
+    assert (r.status_code, r.text, r.headers["X-Y"]) == (202, "Hello", "z")
+    assert r.headers["Content-Length"] == "5"
+    assert app.test_client().get("/bad").status_code == 500
+
+
+def test_head_and_204_bodies() -> None:
+    app = Erlen(__name__)
+    app.add_url_rule("/", "i", lambda: "body")
+    app.add_url_rule("/n", "n", lambda: ("", 204))
+    c = app.test_client()
+    assert c.head("/").data == b""
+    assert c.head("/").headers["Content-Length"] == "4"
+    r = c.get("/n")
+    assert r.status_code == 204 and r.data == b"" and "Content-Length" not in r.headers
+
+
+# -- urlencoded decoding ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "a=1&b=value+3+%26+more",
+        "k%3D=v%3d&x=%E2%82%AC",
+        "back=a%5Cx41\\x41&plus=%2B+",
+        "e=&f&=g",
+        "u=caf%C3%A9&raw=%00z",
+    ],
+)
+def test_query_decoding_matches_stdlib(qs: str) -> None:
+    from urllib.parse import parse_qsl  # what Werkzeug's Request.args uses
+
+    ours = parse_query_string(qs)
+    assert list(ours.items(multi=True)) == parse_qsl(qs, keep_blank_values=True)
+
+
+@pytest.mark.parametrize(
+    ("qs", "message"),
+    [
+        ("a=%zz", "'%zz'"),
+        ("a=%2", "'%2'"),
+        ("a=b%", "'%'"),
+        ("a=%ff", "not valid UTF-8"),
+    ],
+)
+def test_query_decoding_errors(qs: str, message: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_query_string(qs)
+    assert message in str(info.value.description)
+
+
+def test_query_decoding_without_c_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    import erlen.http.parsing as parsing
+
+    monkeypatch.setattr(parsing, "_escape_decode", parsing._no_escape_decode)
+    assert parse_query_string("a=x%26y+z&%C3%A9=1").to_dict() == {"a": "x&y z", "é": "1"}
+    with pytest.raises(BadRequest):
+        parse_query_string("a=%g1")
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"b": 1, "a": [1.5, float("inf"), None, True, "é\n\u2028"]},
+        "text",
+        3,
+        [],
+        {"nested": {"z": {"y": [1, 2]}}},
+    ],
+)
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("sort_keys", [True, False])
+def test_compact_dumps_matches_json_dumps(obj: Any, ensure_ascii: bool, sort_keys: bool) -> None:
+    expected = json.dumps(
+        obj,
+        default=_default,
+        ensure_ascii=ensure_ascii,
+        sort_keys=sort_keys,
+        separators=(",", ":"),
+    )
+    assert _compact_dumps(_default, ensure_ascii, sort_keys)(obj) == expected
+
+
+def test_compact_dumps_keeps_circular_check() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular"):
+        _compact_dumps(_default, True, True)(loop)
+
+
+def test_jsonify_follows_provider_setting_changes() -> None:
+    app = Erlen(__name__)
+    app.add_url_rule("/", "i", lambda: erlen.jsonify(b=1, a="é"))
+    c = app.test_client()
+    assert c.get("/").data == b'{"a":"\\u00e9","b":1}\n'
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert c.get("/").data == '{"b":1,"a":"é"}\n'.encode()
+    app.json.compact = False  # type: ignore[attr-defined]
+    assert c.get("/").data == b'{\n  "b": 1,\n  "a": "\xc3\xa9"\n}\n'
+
+
+def test_compact_dumps_reuse_is_safe_after_errors_nesting_and_threads() -> None:
+    import threading
+
+    dumps = _compact_dumps(_default, True, True)
+    shared = [1, 2]
+
+    class Unserialisable:
+        pass
+
+    with pytest.raises(TypeError):
+        dumps({"a": shared, "b": Unserialisable()})  # fails while ``shared`` is marked
+    assert dumps({"a": shared}) == '{"a":[1,2]}'  # no false "circular" afterwards
+
+    class Nested:
+        def __html__(self) -> str:
+            return dumps({"inner": shared})  # re-enters dumps from ``default``
+
+    assert dumps([shared, Nested()]) == '[[1,2],"{\\"inner\\":[1,2]}"]'
+
+    errors: list[str] = []
+
+    def work() -> None:
+        for _ in range(500):
+            if dumps({"s": shared, "t": [shared]}) != '{"s":[1,2],"t":[[1,2]]}':
+                errors.append("wrong")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
