@@ -334,7 +334,7 @@ def test_invalid_return_values_name_the_view(app, client):
         client.get("/none")
     with pytest.raises(TypeError, match="returns_int.*int"):
         client.get("/int")
-    with pytest.raises(TypeError, match="valid response tuple"):
+    with pytest.raises(TypeError, match="bad_tuple.*valid response tuple"):
         client.get("/bad-tuple")
 
 

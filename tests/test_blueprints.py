@@ -242,3 +242,62 @@ def test_blueprint_endpoint_decorator_registers_unprefixed_app_endpoint(app, cli
     assert app.view_functions["bar"] is foobar
     assert client.get("/foo").data == b"bar"
     assert client.get("/bp/bar").status_code == 404
+
+
+def _static_app(mod, tmp_path):
+    """Blueprints with static folders (one under a prefix, one with its own URL path), built
+    the same way on erlen and on Flask (the oracle)."""
+    (tmp_path / "app" / "static").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "app" / "static" / "a.css").write_text("app{}")
+    (tmp_path / "bp" / "static").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "bp" / "static" / "b.css").write_text("bp{}")
+    (tmp_path / "bp" / "static" / "CON").write_text("secret")
+    (tmp_path / "bp" / "secret.txt").write_text("secret")
+    app = mod.Flask("x", root_path=str(tmp_path / "app"))
+    root = str(tmp_path / "bp")
+    app.register_blueprint(
+        mod.Blueprint("bp", "y", root_path=root, static_folder="static", url_prefix="/bp")
+    )
+    app.register_blueprint(
+        mod.Blueprint("bp2", "y", root_path=root, static_folder="static", static_url_path="/assets")
+    )
+    app.register_blueprint(mod.Blueprint("nostatic", "y", root_path=root, url_prefix="/n"))
+    return app
+
+
+BP_STATIC_PATHS = [
+    "/static/a.css",
+    "/bp/static/b.css",
+    "/assets/b.css",
+    "/bp/static/a.css",
+    "/n/static/b.css",
+    "/bp/static/%2e%2e/secret.txt",
+    "/bp/static/..%2fsecret.txt",
+]
+# refused everywhere by erlen; Flask serves a file named CON on POSIX (docs/decisions/005)
+BP_STATIC_REFUSED = ["/assets/CON", "/assets/..%5csecret.txt", "/assets/%00", "/assets/C:x"]
+
+
+def test_blueprint_static_folder(tmp_path):
+    flask = pytest.importorskip("flask")
+    app = _static_app(erlen, tmp_path)
+    fapp = _static_app(flask, tmp_path)
+    c, fc = app.test_client(), fapp.test_client()
+    assert c.get("/bp/static/b.css").data == b"bp{}"
+    assert c.get("/assets/b.css").headers["Content-Type"] == "text/css; charset=utf-8"
+    for path in BP_STATIC_PATHS:
+        rv, frv = c.get(path), fc.get(path)
+        assert rv.status_code == frv.status_code, path
+        assert b"secret" not in rv.data, path
+        if rv.status_code == 200:
+            assert rv.data == frv.data, path
+    for path in BP_STATIC_REFUSED:
+        rv = c.get(path)
+        assert rv.status_code == 404, path
+        assert b"secret" not in rv.data, path
+    with app.test_request_context():
+        assert url_for("bp.static", filename="b.css") == "/bp/static/b.css"
+        assert url_for("bp2.static", filename="b.css") == "/assets/b.css"
+        assert url_for("static", filename="a.css") == "/static/a.css"
+    with app.test_request_context("/bp/static/b.css"):
+        assert url_for(".static", filename="x.js") == "/bp/static/x.js"

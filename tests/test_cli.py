@@ -301,3 +301,192 @@ def test_routes_sorted_by_rule(app):
     )
     rules = [line.split()[-1] for line in result.output.splitlines()[2:]]
     assert rules == sorted(rules)
+
+
+def test_blueprint_cli_group_none_custom_and_override(app):
+    from erlen import Blueprint
+
+    merged = Blueprint("merged", __name__, cli_group=None)
+    named = Blueprint("named", __name__, cli_group="ops")
+    renamed = Blueprint("renamed", __name__)
+    for bp, word in ((merged, "m"), (named, "n"), (renamed, "r")):
+
+        @bp.cli.command("say")
+        def say(word=word):
+            click.echo(f"{word} in {current_app.name}")
+
+    app.register_blueprint(merged)
+    app.register_blueprint(named)
+    app.register_blueprint(renamed, cli_group="tools2")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["say"]).output == "m in test_app\n"  # merged into app.cli
+    assert runner.invoke(args=["ops", "say"]).output == "n in test_app\n"
+    assert runner.invoke(args=["tools2", "say"]).output == "r in test_app\n"
+    assert runner.invoke(args=["named", "say"]).exit_code == 2  # the group was renamed
+
+
+def test_appgroup_command_without_app_context(app):
+    from erlen.globals import _cv_app
+
+    group = AppGroup("raw")
+
+    @group.command("ctx", with_appcontext=False)
+    def ctx():
+        click.echo(str(_cv_app.get(None) is None))
+
+    result = CliRunner().invoke(group, ["ctx"])
+    assert result.output == "True\n"
+
+
+def test_factory_found_without_a_name(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        "from erlen import Erlen\ndef create_app():\n    return Erlen('from_factory')\n"
+    )
+    result = invoke("--app", mod, "routes")
+    assert result.exit_code == 0, result.output
+    assert "static" in result.output
+
+
+@pytest.mark.parametrize("target", ["", ":create_app", ":create_app()"])
+def test_error_inside_factory_shows_real_traceback(project, target):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        "from erlen import Erlen\ndef create_app():\n    return Erlen(__name__, bogus=1)\n"
+    )
+    result = invoke("--app", mod + target, "routes")
+    assert result.exit_code == 2
+    assert "While calling the app factory" in result.output
+    assert f'{mod}.py", line 3, in create_app' in result.output
+    assert "Erlen(__name__, bogus=1)" in result.output
+    assert "unexpected keyword argument 'bogus'" in result.output
+    assert "could not be called" not in result.output
+    assert "discovery.py" not in result.output  # erlen's own frames trimmed
+
+
+def test_non_type_error_inside_factory(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        "from erlen import Erlen\ndef make(n):\n    return {}['missing_config']\n"
+    )
+    result = invoke("--app", f"{mod}:make(1)", "routes")
+    assert result.exit_code == 2
+    assert "KeyError: 'missing_config'" in result.output
+    assert f"{mod}.py" in result.output
+
+
+def test_routes_domain_column_sorts_and_all_methods():
+    from erlen import Erlen
+
+    app = Erlen("routes_app", subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.com"
+
+    @app.route("/b", subdomain="api", methods=["POST", "GET"])
+    def b():
+        return ""
+
+    @app.route("/a")
+    def a():
+        return ""
+
+    def rows(*args: str) -> tuple[list[list[str]], list[str]]:
+        info = ScriptInfo(create_app=lambda: app)
+        result = CliRunner().invoke(cli, ["routes", *args], obj=info)
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert set(lines[1]) == {"-", " "}
+        return [line.split(None, 1) for line in lines[2:]], lines[0].split()
+
+    table, header = rows()
+    assert header == ["Endpoint", "Methods", "Subdomain", "Rule"]
+    assert [r[0] for r in table] == ["a", "b", "static"]
+    assert table[1][1].split() == ["GET,", "POST", "api", "/b"]
+    table, _ = rows("--sort", "match")  # registration order
+    assert [r[0] for r in table] == ["static", "b", "a"]
+    table, _ = rows("-s", "domain")
+    assert [r[0] for r in table][-1] == "b"
+    table, _ = rows("-s", "methods")
+    assert [r[0] for r in table] == ["static", "a", "b"]
+    table, _ = rows("--all-methods")
+    assert table[0][1].split()[:3] == ["GET,", "HEAD,", "OPTIONS"]
+    result = CliRunner().invoke(
+        cli, ["routes", "--sort", "nope"], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert result.exit_code == 2
+
+
+def test_routes_host_matching_column():
+    from erlen import Erlen
+
+    app = Erlen("hosts_app", host_matching=True, static_host="static.test")
+
+    @app.route("/x", host="x.test")
+    def x():
+        return ""
+
+    result = CliRunner().invoke(cli, ["routes"], obj=ScriptInfo(create_app=lambda: app))
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["Endpoint", "Methods", "Host", "Rule"]
+    assert lines[2].split() == ["static", "GET", "static.test", "/static/<path:filename>"]
+    assert lines[3].split() == ["x", "GET", "x.test", "/x"]
+
+
+def test_no_routes():
+    from erlen import Erlen
+
+    app = Erlen("bare", static_folder=None)
+    result = CliRunner().invoke(cli, ["routes"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.output == "No routes were registered.\n"
+
+
+def test_run_permission_denied_is_one_line(project, monkeypatch):
+    import errno
+    import socket
+
+    import erlen.serving
+
+    def denied(self, address):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", denied)
+    monkeypatch.setattr(erlen.serving, "_setup_logging", lambda: None)
+    (project / "app.py").write_text(APP_SRC.format(name="app"))
+    result = CliRunner().invoke(cli, ["run", "--port", "80"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: permission denied to listen on 127.0.0.1:80 (ports below 1024 need privileges)"
+    ]
+
+
+def test_bind_socket_messages(monkeypatch):
+    import errno
+    import socket
+
+    from erlen.serving import ServerError, bind_socket
+
+    with pytest.raises(ServerError, match=r"port 70000 is out of range"):
+        bind_socket("127.0.0.1", 70000)
+    with pytest.raises(ServerError, match=r"cannot use host 'no-such-host\.invalid'"):
+        bind_socket("no-such-host.invalid", 0)
+
+    def unavailable(self, address):
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+
+    monkeypatch.setattr(socket.socket, "bind", unavailable)
+    with pytest.raises(ServerError, match="the address is not on this machine"):
+        bind_socket("127.0.0.1", 8000)
+
+
+def test_run_cert_adhoc_explains_how_to_make_one(project, monkeypatch):
+    import erlen.serving
+
+    monkeypatch.setattr(erlen.serving, "_setup_logging", lambda: None)
+    (project / "app.py").write_text(APP_SRC.format(name="app"))
+    result = CliRunner().invoke(cli, ["run", "--cert", "adhoc"])
+    assert result.exit_code == 1
+    assert "ad-hoc certificates are not supported; make one with: openssl req" in result.output
+    (project / "k.pem").write_text("x")
+    result = CliRunner().invoke(cli, ["run", "--cert", "adhoc", "--key", "k.pem"])
+    assert result.exit_code == 2 and "--key cannot be used with --cert adhoc" in result.output
+    result = CliRunner().invoke(cli, ["run", "--cert", "missing.pem"])
+    assert result.exit_code == 2 and "'missing.pem' does not exist" in result.output

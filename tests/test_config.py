@@ -83,6 +83,16 @@ def test_from_prefixed_env(monkeypatch):
     assert "IGNORED" not in c
 
 
+def test_from_prefixed_env_flask_prefix(monkeypatch):
+    """The default prefix is ``ERLEN`` (decision 008); Flask deployments pass ``FLASK``."""
+    monkeypatch.setenv("FLASK_SECRET_KEY", "flask-secret")
+    c = Config(os.getcwd())
+    c.from_prefixed_env()
+    assert "SECRET_KEY" not in c
+    assert c.from_prefixed_env("FLASK") is True
+    assert c["SECRET_KEY"] == "flask-secret"
+
+
 def test_get_namespace(app):
     app.config.update(MAIL_SERVER="smtp", MAIL_PORT=25, OTHER=1)
     assert app.config.get_namespace("MAIL_") == {"server": "smtp", "port": 25}

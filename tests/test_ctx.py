@@ -140,3 +140,147 @@ def test_context_proxies_work_as_context_managers(app, client):
 
     assert client.get("/").data == b"/"
     assert torn == ["request", "app"]
+
+
+# -- the implied app context: a request pushed with no app context active sets one
+# -- ContextVar; the app context is created on first use and behaves as if pushed
+
+
+def test_plain_request_runs_in_an_implied_app_context(app, client):
+    from erlen.globals import _cv_app_pushed
+
+    seen = []
+
+    @app.route("/")
+    def index():
+        seen.append(_cv_app_pushed.get(None))
+        assert erlen.has_app_context()
+        assert current_app._get_current_object() is app
+        g.n = g.get("n", 0) + 1  # a fresh g per request
+        return str(g.n)
+
+    assert client.get("/").data == b"1"
+    assert client.get("/").data == b"1"
+    assert seen == [None, None]
+    assert not erlen.has_app_context()
+
+
+def test_teardown_appcontext_sees_g_and_app_but_no_request(app, client):
+    calls = []
+
+    @app.teardown_appcontext
+    def close_db(exc):
+        calls.append((g.pop("db", None), current_app.name, erlen.has_request_context(), exc))
+
+    @app.route("/db")
+    def db():
+        g.db = "conn"
+        return "ok"
+
+    @app.route("/nodb")
+    def nodb():
+        return "ok"
+
+    @app.route("/boom")
+    def boom():
+        raise ValueError("x")
+
+    assert client.get("/db").data == b"ok"
+    assert client.get("/nodb").data == b"ok"
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.get("/boom").status_code == 500
+    assert calls[0] == ("conn", app.name, False, None)
+    assert calls[1] == (None, app.name, False, None)
+    assert calls[2][:3] == (None, app.name, False)
+    assert isinstance(calls[2][3], ValueError)
+    assert len(calls) == 3
+
+
+def test_app_context_signals_fire_once_per_request(app, client):
+    events = []
+    pushed = lambda sender, **kw: events.append(("pushed", g.get("mark")))  # noqa: E731
+    popped = lambda sender, **kw: events.append(("popped", sender is app))  # noqa: E731
+
+    @app.route("/")
+    def index():
+        g.mark = "m"
+        return "ok"
+
+    erlen.appcontext_popped.connect(popped, app)
+    try:
+        client.get("/")
+        assert events == [("popped", True)]
+        events.clear()
+        erlen.appcontext_pushed.connect(pushed, app)
+        client.get("/")
+        assert events == [("pushed", None), ("popped", True)]
+    finally:
+        erlen.appcontext_popped.disconnect(popped, app)
+        erlen.appcontext_pushed.disconnect(pushed, app)
+
+
+def test_request_inside_app_context_shares_its_g(app):
+    @app.route("/")
+    def index():
+        return g.value
+
+    with app.app_context():
+        g.value = "from app ctx"
+        with app.test_request_context("/"):
+            assert g.value == "from app ctx"
+            g.other = 1
+        assert g.other == 1
+        assert app.test_client().get("/").data == b"from app ctx"
+
+
+def test_nested_request_contexts(app, client):
+    other = erlen.Erlen("other_app")
+
+    @app.route("/")
+    def index():
+        g.outer = "outer"
+        with app.test_request_context("/inner"):
+            assert request.path == "/inner"
+            assert g.outer == "outer"  # same app: the app context is shared, as in Flask
+        with other.test_request_context("/x"):
+            assert current_app._get_current_object() is other
+            assert "outer" not in g
+        with other.app_context():
+            assert current_app._get_current_object() is other
+            with app.test_request_context("/again"):
+                assert current_app._get_current_object() is app
+                assert "outer" not in g  # pushed inside another app's context: its own
+        assert current_app._get_current_object() is app
+        assert g.outer == "outer"
+        return request.path
+
+    assert client.get("/").data == b"/"
+
+
+def test_reentering_the_request_context_keeps_g(app, client):
+    from erlen.globals import request_ctx
+
+    @app.route("/")
+    def index():
+        g.a = 1
+        ctx = request_ctx._get_current_object()
+        with ctx:
+            g.b = 2
+            with app.app_context():
+                with ctx:
+                    g.c = 3  # the inner app context's g
+                assert g.c == 3
+        assert (g.a, g.b, "c" in g) == (1, 2, False)
+        return "ok"
+
+    assert client.get("/").data == b"ok"
+
+
+def test_popping_an_implied_app_context_by_hand_is_an_error(app):
+    from erlen.globals import app_ctx
+
+    with app.test_request_context("/"):
+        ctx = app_ctx._get_current_object()
+        with pytest.raises(AssertionError, match="not pushed"):
+            ctx.pop()
+        assert current_app._get_current_object() is app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import flask
@@ -32,8 +33,12 @@ TRAVERSAL = [
     "C:secret",
     "c:foo",
     "CON",
+    "NUL",
+    "COM1",
     "nul.txt",
     "sub/NUL",
+    "..",
+    "sub/..",
     "x\x00.txt",
     "",
     "sub",
@@ -52,7 +57,7 @@ def root(tmp_path):
         (d / "big.bin").write_bytes(bytes(range(256)) * (BLOCK_SIZE // 64))
         (d / "notes.txt.gz").write_bytes(b"\x1f\x8bfake")
         # names that exist on POSIX but must be refused as if they were dangerous
-        for name in ("a\\..\\b", "C:secret", "c:foo", "CON", "nul.txt"):
+        for name in ("a\\..\\b", "C:secret", "c:foo", "CON", "NUL", "COM1", "nul.txt"):
             (d / name).write_bytes(SECRET)
         (d / "sub" / "NUL").write_bytes(SECRET)
     return tmp_path
@@ -243,6 +248,36 @@ def test_last_modified_304(client, root):
     # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
     r = client.get("/file", headers={"If-Modified-Since": lm, "If-None-Match": '"other"'})
     assert r.status_code == 200
+
+
+LAST_MODIFIED = {
+    "aware": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC),
+    "naive": datetime(2020, 1, 2, 3, 4, 5),
+    "int": 1_600_000_000,
+    "float": 1_600_000_000.7,
+}
+
+
+@pytest.mark.parametrize("kind", list(LAST_MODIFIED))
+@pytest.mark.parametrize("source", ["path", "bytesio"])
+def test_last_modified_option_matches_flask(root, kind, source):
+    def make(mod):
+        app = mod.Flask(__name__, root_path=str(root))
+
+        @app.route("/")
+        def view():
+            value = LAST_MODIFIED[kind]
+            if source == "path":
+                return mod.send_file("files/hello.txt", last_modified=value)
+            return mod.send_file(io.BytesIO(b"abc"), mimetype="text/plain", last_modified=value)
+
+        return app.test_client()
+
+    ours, theirs = make(erlen).get("/"), make(flask).get("/")
+    assert ours.headers["Last-Modified"] == theirs.headers["Last-Modified"]
+    assert ("ETag" in ours.headers) == ("ETag" in theirs.headers)
+    lm = ours.headers["Last-Modified"]
+    assert make(erlen).get("/", headers={"If-Modified-Since": lm}).status_code == 304
 
 
 def test_head_and_post_are_not_304_for_post(client):
@@ -637,6 +672,30 @@ def test_static_route(client):
     assert (r.status_code, r.data) == (206, b"89")
 
 
+@pytest.mark.parametrize(
+    ("options", "path", "url"),
+    [
+        ({"static_url_path": "/assets"}, "/assets/hello.txt", "/assets/hello.txt"),
+        ({"static_folder": "files"}, "/files/hello.txt", "/files/hello.txt"),
+        ({"static_folder": "files", "static_url_path": ""}, "/hello.txt", "/hello.txt"),
+        ({"static_folder": None}, "/static/hello.txt", None),
+    ],
+)
+def test_static_folder_and_url_path_options_match_flask(root, options, path, url):
+    def make(mod):
+        return mod.Flask(__name__, root_path=str(root), **options)
+
+    app, fapp = make(erlen), make(flask)
+    rv, frv = app.test_client().get(path), fapp.test_client().get(path)
+    assert (rv.status_code, rv.data) == (frv.status_code, frv.data)
+    assert rv.status_code == (404 if url is None else 200)
+    assert app.static_url_path == fapp.static_url_path
+    assert app.has_static_folder == fapp.has_static_folder
+    if url is not None:
+        with app.test_request_context():
+            assert erlen.url_for("static", filename="hello.txt") == url
+
+
 @pytest.mark.parametrize("name", [n for n in TRAVERSAL if n not in ("", "sub")])
 def test_static_route_traversal_404(client, name):
     # quoted with safe="" so "/" and "\\" travel as %2F / %5C and arrive decoded in PATH_INFO
@@ -648,5 +707,5 @@ def test_static_route_traversal_404(client, name):
 
 def test_the_planted_files_exist(root):
     # the traversal tests are only meaningful if the dangerous names really exist
-    for name in ("a\\..\\b", "C:secret", "CON", "nul.txt", "sub/NUL"):
+    for name in ("a\\..\\b", "C:secret", "CON", "NUL", "COM1", "nul.txt", "sub/NUL"):
         assert (root / "static" / name).read_bytes() == SECRET

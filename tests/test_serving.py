@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -58,6 +59,17 @@ def boom():
     secret_local = "<b>local & value</b>"
     return 1 / 0
 """
+
+
+def wait_output(server: Server, text: str, timeout: float = 10) -> str:
+    """The server's output once it contains ``text`` (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = server.output()
+        if text in out:
+            return out
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {text!r} in the output:\n{server.output()}")
 
 
 def free_port() -> int:
@@ -170,9 +182,9 @@ def test_keep_alive_two_requests_one_connection(dev_server):
     assert third.read() == first_port  # same client port: the same TCP connection
     assert conn.sock is sock
     conn.close()
-    time.sleep(0.2)
-    log = server.output()
-    assert '"GET /conn HTTP/1.1" 200' in log
+    log = wait_output(server, '"GET /conn HTTP/1.1" 200')
+    # one line per request: client, method, path, protocol, status, time
+    assert re.search(r'^127\.0\.0\.1 "GET /conn HTTP/1\.1" 200 \d+\.\dms$', log, re.M), log
     assert " * Running on http://127.0.0.1:" in log
 
 
@@ -221,8 +233,7 @@ def test_debug_off_plain_500_nothing_leaked(dev_server):
     assert b"Internal Server Error" in body
     assert b"ZeroDivisionError" not in body
     assert b"secret_local" not in body and b"local &amp; value" not in body
-    time.sleep(0.2)
-    assert "ZeroDivisionError: division by zero" in server.output()  # logged
+    wait_output(server, "ZeroDivisionError: division by zero")  # logged
 
 
 def test_debug_page(tmp_path, servers):
@@ -324,6 +335,132 @@ def test_bad_host(tmp_path, servers):
     assert "Traceback" not in out
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "reloader"])
+def test_port_in_use_with_and_without_reloader(tmp_path, servers, debug):
+    write_app(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        flag = "--debug" if debug else "--no-debug"
+        server = servers([ERLEN, "--app", "app.py", flag, "run", "--port", str(port)], tmp_path)
+        assert server.wait_exit() == 1
+    lines = server.output().strip().splitlines()
+    assert lines == [
+        f"Error: address 127.0.0.1:{port} is already in use (another server running? try --port)"
+    ]
+
+
+def test_permission_denied_one_line(tmp_path, servers):
+    """EACCES from bind (simulated: the tests may run as root) is one line, exit 1."""
+    write_app(tmp_path)
+    code = (
+        "import errno, socket, sys\n"
+        "def bind(self, addr): raise PermissionError(errno.EACCES, 'Permission denied')\n"
+        "socket.socket.bind = bind\n"
+        "from erlen.cli import main\n"
+        "sys.argv = ['erlen', '--app', 'app.py', 'run', '--port', '80']\n"
+        "main()\n"
+    )
+    server = servers([sys.executable, "-c", code], tmp_path)
+    assert server.wait_exit() == 1
+    assert server.output().strip().splitlines() == [
+        "Error: permission denied to listen on 127.0.0.1:80 (ports below 1024 need privileges)"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may bind privileged ports")
+def test_permission_denied_real(tmp_path, servers):
+    write_app(tmp_path)
+    server = servers([ERLEN, "--app", "app.py", "run", "--port", "1"], tmp_path)
+    assert server.wait_exit() == 1
+    assert "Error: permission denied to listen on 127.0.0.1:1" in server.output()
+
+
+def test_import_error_in_app_is_shown_with_real_traceback(tmp_path, servers):
+    (tmp_path / "broken.py").write_text("import os\nfrom erlen import Erlen\n\nimport nope_xyz\n")
+    server = servers([ERLEN, "--app", "broken.py", "run", "--port", str(free_port())], tmp_path)
+    assert server.wait_exit() == 2
+    out = server.output()
+    assert "While importing 'broken', an ImportError was raised" in out
+    assert 'broken.py", line 4, in <module>' in out and "import nope_xyz" in out
+    assert "ModuleNotFoundError: No module named 'nope_xyz'" in out
+    assert "site-packages/click" not in out and "discovery.py" not in out
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["plain", "reloader"])
+def test_ctrl_c_stops_cleanly(tmp_path, servers, reload):
+    write_app(tmp_path)
+    port = free_port()
+    flag = "--reload" if reload else "--no-reload"
+    server = servers([ERLEN, "--app", "app.py", "run", flag, "--port", str(port)], tmp_path)
+    server.wait_port(port)
+    assert get(port, "/")[2] == b"v1"
+    os.killpg(server.proc.pid, signal.SIGINT)  # what a terminal sends to the foreground group
+    assert server.wait_exit(15) == 0
+    out = server.output()
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_dotenv_files_and_erlen_debug_in_real_server(tmp_path, servers):
+    write_app(tmp_path, name="webapp.py")
+    port = free_port()
+    (tmp_path / ".erlenenv").write_text("ERLEN_APP=webapp.py\nERLEN_DEBUG=0\n")
+    (tmp_path / ".env").write_text("ERLEN_DEBUG=1\n")  # .env wins over .erlenenv
+    server = servers([ERLEN, "run", "--no-reload", "--port", str(port)], tmp_path)
+    server.wait_port(port)
+    status, headers, body = get(port, "/boom", headers={"Accept": "application/json"})
+    assert status == 500 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["type"] == "ZeroDivisionError"
+    assert " * Debug mode: on" in server.output()
+    server.stop()
+    (tmp_path / "off.env").write_text("ERLEN_DEBUG=0\n")  # --env-file wins over both
+    server = servers([ERLEN, "--env-file", "off.env", "run", "--port", str(port)], tmp_path)
+    server.wait_port(port)
+    status, _, body = get(port, "/boom", headers={"Accept": "application/json"})
+    assert status == 500 and b"ZeroDivisionError" not in body
+    assert " * Debug mode: off" in server.output()
+
+
+def test_app_run_debug_true_reloads_on_template_change(tmp_path, servers):
+    """The Flask tutorial's way: `python app.py` with app.run(debug=True, port=...)."""
+    port = free_port()
+    script = write_app(tmp_path, "tutorial")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text("page one")
+    with script.open("a") as f:
+        f.write(
+            "\nfrom erlen import render_template\n"
+            "@app.route('/page')\ndef page():\n    return render_template('page.html')\n"
+            f"\nif __name__ == '__main__':\n    app.run(debug=True, port={port})\n"
+        )
+    server = servers([sys.executable, str(script)], tmp_path)
+    server.wait_port(port)
+    status, headers, page = get(port, "/boom")
+    assert status == 500 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b"ZeroDivisionError" in page and b"return 1 / 0" in page
+    first_pid = get(port, "/pid")[2]
+    time.sleep(0.5)  # let the watcher start
+    (tmp_path / "templates" / "page.html").write_text("page two")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            pid = get(port, "/pid", timeout=5)[2]
+        except OSError:
+            pid = first_pid
+        if pid != first_pid:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"no restart after the template edit:\n{server.output()}")
+    assert get(port, "/page")[2] == b"page two"
+    assert "Detected change in 'templates/page.html'" in server.output()
+    os.killpg(server.proc.pid, signal.SIGINT)
+    assert server.wait_exit(15) == 0
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 def test_tls_dev_server(tmp_path, servers):
     write_app(tmp_path, "secure")
@@ -363,7 +500,8 @@ def test_serve_with_workers_and_graceful_sigterm(tmp_path, servers):
     pytest.importorskip("gunicorn")
     write_app(tmp_path, "prod")
     port = free_port()
-    server = servers([ERLEN, "--app", "app:app", "serve", "-w", "2", "-p", str(port)], tmp_path)
+    args = [ERLEN, "--app", "app:app", "serve", "-w", "2", "-t", "2", "-p", str(port)]
+    server = servers(args, tmp_path)
     server.wait_port(port)
     deadline = time.monotonic() + 15
     while server.output().count("Booting worker") < 2 and time.monotonic() < deadline:
@@ -384,7 +522,8 @@ def test_serve_with_workers_and_graceful_sigterm(tmp_path, servers):
     assert result == [(200, b"slept")]  # finished despite the shutdown
     assert server.wait_exit(15) == 0
     log = server.output()
-    assert '"GET / HTTP/1.1" 200' in log  # access log
+    assert re.search(r'^127\.0\.0\.1 "GET / HTTP/1\.1" 200 4 \d+ms', log, re.M), log  # access
+    assert "Handling signal: term" in log and "Shutting down: Master" in log
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
@@ -423,3 +562,69 @@ def test_cli_routes_in_subprocess(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["Endpoint", "Methods", "Rule"]
     assert ["item", "POST", "/items/<int:id>"] in [line.split() for line in lines]
+    out = subprocess.run(
+        [ERLEN, "routes", "--sort", "rule"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert [line.split()[0] for line in out.stdout.splitlines()[2:]] == ["item", "static"]
+
+
+# -- app.run() in process: what it hands the server ---------------------------------------------
+@pytest.fixture
+def captured_run(monkeypatch, tmp_path):
+    import erlen.serving
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(erlen.serving, "run_simple", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.chdir(tmp_path)
+    for var in ("ERLEN_RUN_FROM_CLI", "ERLEN_DEBUG", "ERLEN_SKIP_DOTENV", "ERLEN_RUN_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    yield calls
+    os.environ.pop("ERLEN_DEBUG", None)  # a .env file may have set it
+
+
+def test_app_run_arguments(captured_run, monkeypatch):
+    from erlen import Erlen
+
+    app = Erlen("run_app")
+    app.run()
+    (host, port, served), options = captured_run[-1]
+    assert (host, port, served) == ("127.0.0.1", 5000, app)
+    assert options == {"use_reloader": False, "use_debugger": False}
+    app.run(host="0.0.0.0", port=0, debug=True, use_reloader=False, threads=4)
+    (host, port, _), options = captured_run[-1]
+    assert (host, port, app.debug) == ("0.0.0.0", 0, True)
+    assert options == {"use_reloader": False, "use_debugger": True, "threads": 4}
+    app.debug = False
+    app.config["SERVER_NAME"] = "example.test:8123"
+    app.run()
+    assert captured_run[-1][0][:2] == ("example.test", 8123)
+    monkeypatch.setenv("ERLEN_RUN_FROM_CLI", "true")  # `erlen run` imported a script
+    app.run()
+    assert len(captured_run) == 3
+
+
+def test_app_run_loads_dotenv_unless_told_not_to(captured_run, tmp_path):
+    from erlen import Erlen
+
+    (tmp_path / ".env").write_text("ERLEN_DEBUG=1\n")
+    app = Erlen("run_app")
+    app.run(load_dotenv=False)
+    assert app.debug is False and "ERLEN_DEBUG" not in os.environ
+    app.run()
+    assert app.debug is True and captured_run[-1][1]["use_reloader"] is True
+
+
+def test_app_run_server_error_is_one_line(monkeypatch, capsys):
+    import erlen.serving
+    from erlen import Erlen
+
+    def fail(*a, **k):
+        raise erlen.serving.ServerError("address 127.0.0.1:5000 is already in use")
+
+    monkeypatch.setattr(erlen.serving, "run_simple", fail)
+    monkeypatch.delenv("ERLEN_RUN_FROM_CLI", raising=False)
+    with pytest.raises(SystemExit) as info:
+        Erlen("run_app").run(load_dotenv=False)
+    assert info.value.code == 1
+    assert capsys.readouterr().err == "Error: address 127.0.0.1:5000 is already in use\n"

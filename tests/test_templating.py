@@ -305,6 +305,39 @@ def test_template_not_found_lists_folders(app: erlen.Erlen) -> None:
     assert str(BP_ROOT / "first" / "templates") in msg
 
 
+def test_template_not_found_in_debug_logs_the_loaders(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class MyApp(erlen.Erlen):
+        pass
+
+    (tmp_path / "templates").mkdir()
+    app = MyApp("x", root_path=str(tmp_path))
+    app.register_blueprint(_bp("first"))
+    app.debug = True
+    with (
+        caplog.at_level("INFO", logger=app.logger.name),
+        app.app_context(),
+        pytest.raises(TemplateNotFound) as info,
+    ):
+        render_template("missing.html")
+    assert info.value.name == "missing.html"
+    msg = str(info.value)
+    assert f"application 'x' ({tmp_path / 'templates'})" in msg  # a subclass is still the app
+    assert f"blueprint 'first' ({BP_ROOT / 'first' / 'templates'})" in msg
+    logged = [r.getMessage() for r in caplog.records if "missing.html" in r.getMessage()]
+    assert logged and "blueprint 'first'" in logged[0]
+    caplog.clear()
+    app.debug = False
+    with (
+        caplog.at_level("INFO", logger=app.logger.name),
+        app.app_context(),
+        pytest.raises(TemplateNotFound),
+    ):
+        render_template("missing.html")
+    assert not [r for r in caplog.records if "missing.html" in r.getMessage()]
+
+
 def test_template_not_found_in_view_is_500(app: erlen.Erlen) -> None:
     @app.route("/")
     def index() -> str:

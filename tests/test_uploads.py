@@ -267,6 +267,7 @@ def test_per_request_override_in_before_request(uapp: erlen.Erlen) -> None:
         if request.endpoint == "big":
             request.max_content_length = 100_000
             request.max_form_parts = 2
+            request.max_form_memory_size = 10
 
     c = uapp.test_client()
     data = b"x" * 5000
@@ -274,6 +275,10 @@ def test_per_request_override_in_before_request(uapp: erlen.Erlen) -> None:
     assert c.post("/upload", data={"f": (io.BytesIO(data), "b.bin")}).status_code == 413
     three = _body(_part("f", b"1", filename="a"), _part("g", b"2"), _part("h", b"3"))
     assert c.post("/big", data=three, content_type=CT).status_code == 413
+    fields = _body(_part("f", b"1", filename="a"), _part("g", b"x" * 11))  # field over 10 bytes
+    assert c.post("/big", data=fields, content_type=CT).status_code == 413
+    fields = _body(_part("f", b"1", filename="a"), _part("g", b"x" * 10))
+    assert c.post("/big", data=fields, content_type=CT).text == "1"
 
 
 # -- malformed bodies -> 400 ---------------------------------------------------------------------------
@@ -311,6 +316,31 @@ def test_malformed_urlencoded_400(uapp: erlen.Erlen) -> None:
         "/upload", data=b"a=%zz", content_type="application/x-www-form-urlencoded"
     )
     assert rv.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("config", "body", "code"),
+    [
+        ({}, _part("a", b"v"), 400),  # no closing boundary
+        ({"MAX_FORM_PARTS": 2}, _body(*[_part(f"k{i}", b"v") for i in range(3)]), 413),
+        ({"MAX_FORM_MEMORY_SIZE": 10}, _body(_part("a", b"x" * 20)), 413),
+        ({"MAX_CONTENT_LENGTH": 10}, _body(_part("a", b"x" * 20)), 413),
+    ],
+    ids=["malformed", "parts", "memory", "content-length"],
+)
+def test_bad_upload_is_4xx_and_logged(
+    uapp: erlen.Erlen,
+    caplog: pytest.LogCaptureFixture,
+    config: dict[str, int],
+    body: bytes,
+    code: int,
+) -> None:
+    uapp.config.update(config)
+    with caplog.at_level("WARNING", logger="erlen"):
+        rv = uapp.test_client().post("/upload", data=body, content_type=CT)
+    assert rv.status_code == code
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(line.startswith(f"{code} POST '/upload'") for line in lines), lines
 
 
 # -- attack shapes ---------------------------------------------------------------------------------------
@@ -389,24 +419,29 @@ def test_attack_filename_star_is_decoded_and_saved_safely(app: erlen.Erlen, tmp_
         return name
 
     c = app.test_client()
+    # a bare name in filename* is decoded (RFC 2231) and wins over filename=
+    extra = "; filename*=UTF-8''caf%C3%A9%20menu.txt"
+    body = _body(_part("f", b"ok", filename="plain.txt", extra=extra))
+    rv = c.post("/", data=body, content_type=CT)
+    assert (rv.status_code, saved) == (200, ["caf\u00e9 menu.txt"])
+    assert rv.text == "cafe_menu.txt"
+    assert (tmp_path / "cafe_menu.txt").read_bytes() == b"ok"
+    # a path in filename* is refused before the view runs: nothing saved anywhere
     extra = "; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd"
     body = _body(_part("f", b"pw", filename="plain.txt", extra=extra))
     rv = c.post("/", data=body, content_type=CT)
-    assert rv.status_code in (200, 400)
-    if rv.status_code == 200:
-        assert saved[-1] == "../../etc/passwd"  # filename* wins, decoded as RFC 2231
-        assert rv.text == "etc_passwd"
-        assert (tmp_path / "etc_passwd").read_bytes() == b"pw"
-    assert list(tmp_path.parent.glob("passwd")) == []
+    assert rv.status_code == 400
+    assert saved == ["caf\u00e9 menu.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cafe_menu.txt"]
+    assert list(tmp_path.parent.glob("**/passwd")) == []
 
 
 def test_attack_filename_star_nul_never_reaches_the_app(uapp: erlen.Erlen) -> None:
     extra = "; filename*=UTF-8''evil%00.txt"
     body = _body(_part("f", b"pw", filename="plain.txt", extra=extra))
     rv = uapp.test_client().post("/upload", data=body, content_type=CT)
-    assert rv.status_code in (200, 400)
-    if rv.status_code == 200:
-        assert rv.json["files"][0]["filename"] == "evil.txt"
+    assert rv.status_code == 400
+    assert b"evil" not in rv.data
 
 
 @pytest.mark.parametrize(
@@ -425,10 +460,24 @@ def test_attack_filename_star_refused(uapp: erlen.Erlen, extra: str) -> None:
     assert rv.status_code in (400, 413)
 
 
+_BIG_FILE = _part("f", b"x" * 700_000, filename="big.bin")  # over the 500 KiB spool: on disk
+
+
+@pytest.mark.parametrize(
+    ("tail", "code"),
+    [
+        (_body(*[_part(f"k{i}", b"v") for i in range(5)]), 413),  # too many parts
+        (_body(_part("a", b"x" * 600_000)), 413),  # field over MAX_FORM_MEMORY_SIZE
+        (_body(_part("g", b"pw", filename="a", extra="; filename*=UTF-8''%2E%2E%2Fx")), 400),
+        (b"".join(b"X-H%d: v\r\n" % i for i in range(100_000)), 400),  # endless part headers
+        (f"--{BOUNDARY}\r\nbroken header line\r\n\r\nv\r\n".encode(), 400),  # malformed
+    ],
+    ids=["parts", "memory", "filename-star", "endless-headers", "malformed"],
+)
 def test_attack_temp_files_closed_on_error(
-    app: erlen.Erlen, monkeypatch: pytest.MonkeyPatch
+    app: erlen.Erlen, monkeypatch: pytest.MonkeyPatch, tail: bytes, code: int
 ) -> None:
-    """A body that fails half way (too many parts after a big file) leaves no open files."""
+    """A body that fails half way, after a big file went to disk, leaves no open files."""
     import tempfile
 
     created: list[Any] = []
@@ -444,13 +493,12 @@ def test_attack_temp_files_closed_on_error(
 
     @app.post("/")
     def view() -> str:
-        return str(len(request.files))
+        return str(len(request.files))  # parsing (and failing) happens here
 
-    parts = [_part("f", b"x" * 700_000, filename="big.bin")]
-    parts += [_part(f"k{i}", b"v") for i in range(5)]
-    rv = app.test_client().post("/", data=_body(*parts), content_type=CT)
-    assert rv.status_code == 413
-    assert created and all(f.closed for f in created)
+    rv = app.test_client().post("/", data=_BIG_FILE + tail, content_type=CT)
+    assert rv.status_code == code
+    assert created and created[0]._rolled  # the big file really was spilled to disk
+    assert all(f.closed for f in created)
 
 
 # -- 50 MB upload stays out of memory -----------------------------------------------------------------------

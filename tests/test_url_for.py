@@ -53,6 +53,21 @@ def test_build_error_names_endpoint_and_values(routed):
             url_for("nonexistent")
 
 
+def test_build_error_lists_only_the_values_given(routed):
+    """As Flask: the message names missing values, not url_for's own ``_anchor``/... options."""
+    with routed.test_request_context("/"):
+        with pytest.raises(BuildError) as exc:
+            url_for("user", _anchor="top")
+        message = str(exc.value)
+        assert message == (
+            "Could not build url for endpoint 'user'. Did you forget to specify values ['name']?"
+        )
+        with pytest.raises(BuildError) as exc:
+            url_for("nonexistent", x=1)
+        assert "with values ['x']" in str(exc.value)
+        assert "_external" not in str(exc.value)
+
+
 def test_url_build_error_handlers(routed):
     def handler(error, endpoint, values):
         return f"/fallback/{endpoint}"

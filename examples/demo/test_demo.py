@@ -213,3 +213,21 @@ def test_upload_too_large(client, tmp_path):
 def test_download_outside_or_missing_is_404(client, name):
     client.get("/files/")  # create the folder
     assert client.get(f"/files/{name}").status_code == 404
+
+
+def test_make_demo_runs_this_app():
+    """The README's `make demo` starts this app.py, the same command the browser tests run
+    against a real server (test_browser.py)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+    assert "make demo" in (root / "README.md").read_text()
+    out = subprocess.run(
+        [make, "-n", "demo", "PORT=5123"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip().splitlines()
+    assert out[-1] == "cd examples/demo && ../../.venv/bin/python app.py --port 5123"

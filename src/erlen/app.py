@@ -50,7 +50,7 @@ F = t.TypeVar("F", bound=Callable[..., t.Any])
 _log = logging.getLogger("erlen")
 
 # 4xx answers to malformed input are logged at WARNING so an operator sees them.
-_BAD_INPUT_CODES = frozenset({400, 411, 413, 414, 415, 422, 431})
+_BAD_INPUT_CODES = frozenset({400, 405, 411, 413, 414, 415, 422, 431})
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
 
@@ -657,7 +657,8 @@ class Erlen(Scaffold):
                     rv, status = rv
             else:
                 raise TypeError(
-                    "The view function did not return a valid response tuple."
+                    f"The view function for {self._current_endpoint()!r} did not"
+                    " return a valid response tuple."
                     " The tuple must have the form (body, status, headers),"
                     " (body, status), or (body, headers)."
                 )
@@ -865,7 +866,14 @@ class Erlen(Scaffold):
                 force_external=_external,
             )
         except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            # a new dict: the BuildError keeps ``values`` and must name only the caller's ones
+            values = {
+                **values,
+                "_anchor": _anchor,
+                "_method": _method,
+                "_scheme": _scheme,
+                "_external": _external,
+            }
             return self.handle_url_build_error(error, endpoint, values)
         if _anchor is not None:
             from urllib.parse import quote

@@ -230,10 +230,23 @@ class _SeparatedPaths(click.Path):
         return [super(_SeparatedPaths, self).convert(item, param, ctx) for item in items]
 
 
+class _CertParamType(click.Path):
+    """A certificate file, or ``adhoc`` (refused later with a how-to make one)."""
+
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> t.Any:
+        if value == "adhoc":
+            return value
+        return super().convert(value, param, ctx)
+
+
 @click.command("run", short_help="Run a development server.")
 @click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
+@click.option(
+    "--cert", type=_CertParamType(exists=True, dir_okay=False), help="TLS certificate file."
+)
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
 @click.option("--debug/--no-debug", default=None, help="Debug mode (default: ERLEN_DEBUG).")
 @click.option(
@@ -279,6 +292,8 @@ def run_command(
     debug_flag = get_debug_flag()
     if key and not cert:
         raise click.BadParameter("--key needs --cert as well.", param_hint="--key")
+    if key and cert == "adhoc":
+        raise click.BadParameter("--key cannot be used with --cert adhoc.", param_hint="--key")
     os.environ["ERLEN_RUN_FROM_CLI"] = "true"
 
     def load() -> t.Any:
@@ -303,7 +318,7 @@ def run_command(
             use_debugger=debug_flag if debugger is None else debugger,
             extra_files=extra_files,
             exclude_patterns=exclude_patterns,
-            ssl_context=(cert, key) if cert else None,
+            ssl_context=(cert if cert == "adhoc" else (cert, key)) if cert else None,
             threads=threads,
             name=name,
             debug=debug_flag,
@@ -399,12 +414,16 @@ def shell_command() -> None:
 
 @click.command("routes", short_help="Show the routes for the app.")
 @click.option(
-    "--sort", "-s", type=click.Choice(("endpoint", "methods", "rule", "match")), default="endpoint"
+    "--sort",
+    "-s",
+    type=click.Choice(("endpoint", "methods", "domain", "rule", "match")),
+    default="endpoint",
+    help="Sort by this column; 'match' is the order the router tries the rules in.",
 )
 @click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
-    """Endpoint, methods and rule of every route."""
+    """Endpoint, methods, domain (host or subdomain, when used) and rule of every route."""
     from .globals import current_app
 
     rules = list(current_app.url_map.iter_rules())
@@ -412,14 +431,33 @@ def routes_command(sort: str, all_methods: bool) -> None:
         click.echo("No routes were registered.")
         return
     ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    if sort in ("endpoint", "rule"):
-        rules.sort(key=lambda r: getattr(r, sort))
-    elif sort == "methods":
-        rules.sort(key=lambda r: sorted((r.methods or set()) - ignored))
-    rows = [("Endpoint", "Methods", "Rule")]
+    host_matching = current_app.url_map.host_matching
+
+    def domain(rule: t.Any) -> str:
+        return (rule.host if host_matching else rule.subdomain) or ""
+
+    def methods(rule: t.Any) -> list[str]:
+        return sorted((rule.methods or set()) - ignored)
+
+    keys: dict[str, Callable[[t.Any], t.Any]] = {
+        "endpoint": lambda r: r.endpoint,
+        "rule": lambda r: r.rule,
+        "domain": domain,
+        "methods": methods,
+    }
+    if sort in keys:
+        rules.sort(key=keys[sort])  # stable: ties keep the match order
+    show_domain = any(domain(r) for r in rules)
+    header = ["Endpoint", "Methods", "Rule"]
+    if show_domain:
+        header.insert(2, "Host" if host_matching else "Subdomain")
+    rows = [header]
     for r in rules:
-        rows.append((r.endpoint, ", ".join(sorted((r.methods or set()) - ignored)), r.rule))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        row = [r.endpoint, ", ".join(methods(r)), r.rule]
+        if show_domain:
+            row.insert(2, domain(r))
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:

@@ -1,8 +1,9 @@
 """Application and request contexts.
 
-A request pushes a :class:`RequestContext` (and an :class:`AppContext` when the right one is
-not already active). Both live in :mod:`contextvars`, so nested pushes, threads and asyncio
-tasks see the right objects. The session is opened lazily on first access: a request that
+A request pushes a :class:`RequestContext`. It pushes an :class:`AppContext` too only when
+another app's context is active; with none active it carries an implied one, created on first
+use (``g``, ``current_app``), which readers of ``_cv_app`` find through the request. Both live in
+:mod:`contextvars`, so nested pushes, threads and asyncio tasks see the right objects. The session is opened lazily on first access: a request that
 never touches ``session`` pays nothing for it.
 """
 
@@ -16,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app, _cv_app_pushed, _cv_request
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .wrappers import Request, Response
 
 _sentinel = object()
+_IMPLIED_PUSH: Any = None  # the token of an implied app context's push by its request
 _new_object = object.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,12 +77,11 @@ class AppContext:
     __slots__ = ("app", "_g", "_url_adapter", "_cv_tokens")
 
     def __init__(self, app: Erlen) -> None:
-        # RequestContext.push has an inlined copy of this: keep the two in step.
         self.app = app
         # ``g`` is created on first use: most requests never touch it.
         self._g: _AppCtxGlobals | None = None
         self._url_adapter: Any = _sentinel
-        self._cv_tokens: list[contextvars.Token[AppContext]] = []
+        self._cv_tokens: list[contextvars.Token[AppContext] | None] = []
 
     @property
     def g(self) -> _AppCtxGlobals:
@@ -101,7 +102,7 @@ class AppContext:
         return self._url_adapter
 
     def push(self) -> None:
-        self._cv_tokens.append(_cv_app.set(self))
+        self._cv_tokens.append(_cv_app_pushed.set(self))
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
@@ -116,8 +117,12 @@ class AppContext:
                     exc = sys.exc_info()[1]
                 app.do_teardown_appcontext(exc)
         finally:
-            ctx = _cv_app.get()
-            _cv_app.reset(tokens.pop())
+            ctx = _cv_app_pushed.get(None)
+            token = tokens.pop()
+            if token is None:  # _IMPLIED_PUSH: never set, and its request ends it
+                tokens.append(token)
+                raise AssertionError(f"Popped an app context that was not pushed ({self!r}).")
+            _cv_app_pushed.reset(token)
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
         if appcontext_popped.receivers:
@@ -149,6 +154,7 @@ class RequestContext:
         "flashes",
         "_session",
         "_after_request_functions",
+        "_app_ctx",
         "_cv_tokens",
     )
 
@@ -169,7 +175,26 @@ class RequestContext:
         self.flashes: list[tuple[str, str]] | None = None
         self._session: SessionMixin | None = session
         self._after_request_functions: list[Callable[[Response], Response]] = []
-        self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+        # The app context this request runs in: the one active at push, one pushed for it, or
+        # (None until first use) the implied one, see ``app_ctx``.
+        self._app_ctx: AppContext | None = None
+        # per push: (request token, the app context pushed for it or None, the previous
+        # _app_ctx, whether it runs in its implied app context)
+        self._cv_tokens: list[
+            tuple[contextvars.Token[RequestContext], AppContext | None, AppContext | None, bool]
+        ] = []
+
+    @property
+    def app_ctx(self) -> AppContext:
+        """The app context of this request (the implied one is created here, on first use)."""
+        app_ctx = self._app_ctx
+        if app_ctx is None:
+            app_ctx = self._app_ctx = self.app.app_context()
+            if self._cv_tokens:
+                # Stands for this request's push of it (no ContextVar is set): re-entering it
+                # (``with app_ctx:``) is then a nested push, which does not tear it down.
+                app_ctx._cv_tokens.append(_IMPLIED_PUSH)
+        return app_ctx
 
     @property
     def url_adapter(self) -> Any:
@@ -219,21 +244,27 @@ class RequestContext:
 
     def push(self) -> None:
         app = self.app
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not app:
-            if app._plain_app_context and not appcontext_pushed.receivers:
-                # app.app_context().push(), inlined (neither is overridden)
-                app_ctx = _new_object(AppContext)
-                app_ctx.app = app
-                app_ctx._g = None
-                app_ctx._url_adapter = _sentinel
-                app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
-            else:
-                app_ctx = app.app_context()
-                app_ctx.push()
+        prev = self._app_ctx
+        pushed: AppContext | None = None
+        implied = False
+        app_ctx = _cv_app_pushed.get(None)
+        if app_ctx is None:
+            outer = _cv_request.get(None)
+            if outer is None or outer.app is not app:
+                if app._plain_app_context and not appcontext_pushed.receivers:
+                    implied = True  # ``app_ctx`` creates it on first use; nothing to push
+                else:
+                    pushed = self._app_ctx = app.app_context()
+                    pushed.push()
+            elif outer is not self:
+                # inside another request of the same app: share its app context, as Flask
+                self._app_ctx = outer.app_ctx
+        elif app_ctx.app is app:
+            self._app_ctx = app_ctx
         else:
-            app_ctx = None
-        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+            pushed = self._app_ctx = app.app_context()
+            pushed.push()
+        self._cv_tokens.append((_cv_request.set(self), pushed, prev, implied))
         request = self.request
         if request.url_rule is not None:
             return
@@ -276,29 +307,30 @@ class RequestContext:
                 self.request.close()
         finally:
             ctx = _cv_request.get()
-            token, app_ctx = tokens.pop()
+            token, pushed, prev, implied = tokens.pop()
             _cv_request.reset(token)
-            if app_ctx is not None:
-                app = app_ctx.app
-                app_tokens = app_ctx._cv_tokens
-                if (
-                    type(app_ctx) is AppContext
-                    and len(app_tokens) == 1
-                    and not app.teardown_appcontext_funcs
-                    and not appcontext_tearing_down.receivers
-                    and not appcontext_popped.receivers
-                ):
-                    # AppContext.pop with nothing to run, inlined
-                    current = _cv_app.get()
-                    _cv_app.reset(app_tokens.pop())
-                    if current is not app_ctx:
-                        raise AssertionError(
-                            f"Popped wrong app context. ({current!r} instead of {app_ctx!r})"
-                        )
-                else:
-                    app_ctx.pop(exc)
+            if pushed is not None:
+                pushed.pop(exc)
+            elif implied:
+                self._end_implied_app_context(exc)
+            self._app_ctx = prev
             if ctx is not self:
                 raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
+
+    def _end_implied_app_context(self, exc: BaseException | None) -> None:
+        """End the implied app context as if it was popped (teardown, signal) when anything
+        wants to know."""
+        app_ctx = self._app_ctx
+        if app_ctx is not None and _IMPLIED_PUSH in app_ctx._cv_tokens:
+            app_ctx._cv_tokens.remove(_IMPLIED_PUSH)
+        app = self.app
+        if app.teardown_appcontext_funcs or appcontext_tearing_down.receivers or (
+            appcontext_popped.receivers
+        ):
+            # Pushed for real for its teardown only, so current_app and g work there.
+            app_ctx = self.app_ctx
+            app_ctx._cv_tokens.append(_cv_app_pushed.set(app_ctx))
+            app_ctx.pop(exc)
 
     def __enter__(self) -> RequestContext:
         self.push()

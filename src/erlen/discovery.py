@@ -165,6 +165,27 @@ def _is_missing_module(e: ImportError, module_name: str) -> bool:
     return module_name == name or module_name.startswith(name + ".")
 
 
+def _bad_call(e: TypeError, factory: t.Any) -> bool:
+    """True if ``e`` came from calling ``factory`` itself (wrong arguments), not its body."""
+    code = getattr(factory, "__code__", None) or getattr(
+        getattr(factory, "__init__", None), "__code__", None
+    )
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return False  # the body ran: the TypeError is a bug inside the factory
+        tb = tb.tb_next
+    return True
+
+
+def _factory_failed(call: str, e: BaseException) -> NoAppException:
+    """The error raised inside an app factory, with its real traceback."""
+    return NoAppException(
+        f"While calling the app factory '{call}', an exception was raised:\n\n"
+        + _trimmed_traceback(e)
+    )
+
+
 def locate_app(
     module_name: str, app_name: str | None, raise_if_not_found: bool = True
 ) -> Erlen | None:
@@ -211,7 +232,9 @@ def find_best_app(module: t.Any) -> Erlen:
         if callable(factory):
             try:
                 app = factory()
-            except TypeError as e:
+            except Exception as e:
+                if not (isinstance(e, TypeError) and _bad_call(e, factory)):
+                    raise _factory_failed(f"{module.__name__}:{attr}()", e) from None
                 raise NoAppException(
                     f"Detected factory '{attr}' in module {module.__name__!r}, but could not"
                     f" call it without arguments ({e}). Use '{module.__name__}:{attr}(args)'"
@@ -257,7 +280,9 @@ def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
     if callable(attr) and not isinstance(attr, Erlen):
         try:
             app = attr(*args, **kwargs)
-        except TypeError as e:
+        except Exception as e:
+            if not (isinstance(e, TypeError) and _bad_call(e, attr)):
+                raise _factory_failed(f"{module.__name__}:{app_name}", e) from None
             raise NoAppException(
                 f"The factory {app_name!r} in module {module.__name__!r} could not be called"
                 f" with the specified arguments: {e}"

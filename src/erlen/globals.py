@@ -2,7 +2,8 @@
 
 Contexts live in :mod:`contextvars`, so they are correct across threads and asyncio tasks.
 A proxy resolves the current object on every use; the resolution is one ``ContextVar.get``
-plus an attribute read, which keeps the proxies cheap on the hot path.
+plus an attribute read, which keeps the proxies cheap on the hot path. A request does not
+push an app context of its own when none is active (see ``_CurrentAppContext``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,44 @@ an active HTTP request. Consult the documentation on testing for
 information about how to avoid this problem.\
 """
 
-_cv_app: ContextVar[AppContext] = ContextVar("erlen.app_ctx")
+#: The app context pushed last (``app.app_context().push()``, or a request that needed a real
+#: one). Only ``erlen.ctx`` sets and resets it; everything else reads ``_cv_app``.
+_cv_app_pushed: ContextVar[AppContext] = ContextVar("erlen.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("erlen.request_ctx")
+_missing: Any = object()
+
+
+class _CurrentAppContext:
+    """Reads the current app context as ``ContextVar.get`` would: the one pushed last, else
+    the one the active request implies.
+
+    A request pushed while no app context is active does not push one: it carries its own,
+    created on first use (``RequestContext.app_ctx``). A plain request then sets one
+    ContextVar instead of two. With ``app_only`` the lookup answers the app itself, which
+    never needs the implied context to be created.
+    """
+
+    __slots__ = ("_app_only",)
+
+    def __init__(self, app_only: bool = False) -> None:
+        self._app_only = app_only
+
+    def get(self, default: Any = _missing) -> Any:
+        ctx = _cv_app_pushed.get(None)
+        if ctx is None:
+            req_ctx = _cv_request.get(None)
+            if req_ctx is None:
+                if default is _missing:
+                    raise LookupError("no application context")
+                return default
+            return req_ctx.app if self._app_only else req_ctx.app_ctx
+        return ctx.app if self._app_only else ctx
+
+
+#: The current app context (read-only: ``get(default)``), see ``_CurrentAppContext``.
+_cv_app: ContextVar[AppContext] = cast("ContextVar[AppContext]", _CurrentAppContext())
+#: The current app, without creating an implied app context.
+_cv_current_app: ContextVar[Erlen] = cast("ContextVar[Erlen]", _CurrentAppContext(app_only=True))
 
 
 class _ContextProxy:
@@ -130,7 +167,7 @@ class _ContextProxy:
             return _ContextProxy
 
 
-current_app: Erlen = cast("Erlen", _ContextProxy(_cv_app, "app", _no_app_msg))
+current_app: Erlen = cast("Erlen", _ContextProxy(_cv_current_app, None, _no_app_msg))
 g: _AppCtxGlobals = cast("_AppCtxGlobals", _ContextProxy(_cv_app, "g", _no_app_msg))
 request: Request = cast("Request", _ContextProxy(_cv_request, "request", _no_req_msg))
 session: SessionMixin = cast("SessionMixin", _ContextProxy(_cv_request, "session", _no_req_msg))

@@ -10,7 +10,7 @@ from functools import update_wrapper
 from html import escape
 from urllib.parse import quote
 
-from .globals import _cv_app, _cv_request, current_app, request_ctx
+from .globals import _cv_app, _cv_current_app, _cv_request, current_app, request_ctx
 from .signals import message_flashed
 
 if t.TYPE_CHECKING:
@@ -60,17 +60,17 @@ def redirect(
     Response: type[t.Any] | None = None,  # noqa: N803 (Flask's name)
 ) -> _Response:
     """A redirect response; uses the current app's response class when there is one."""
-    ctx = _cv_app.get(None)
-    if ctx is not None and Response is None:
-        return ctx.app.redirect(location, code=code)
+    app = _cv_current_app.get(None)
+    if app is not None and Response is None:
+        return app.redirect(location, code=code)
     return t.cast("_Response", _redirect(location, code=code, Response=Response))
 
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
     """Raise the HTTP exception for ``code`` (through the app's aborter when there is one)."""
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        ctx.app.aborter(code, *args, **kwargs)
+    app = _cv_current_app.get(None)
+    if app is not None:
+        app.aborter(code, *args, **kwargs)
     from .exceptions import abort as _abort
 
     _abort(code, *args, **kwargs)

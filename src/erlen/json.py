@@ -13,7 +13,7 @@ import typing as t
 import uuid
 from datetime import date
 
-from .globals import _cv_app
+from .globals import _cv_current_app
 from .http.parsing import http_date
 
 if t.TYPE_CHECKING:
@@ -142,9 +142,9 @@ class DefaultJSONProvider(JSONProvider):
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.dumps(obj, **kwargs)
+    app = _cv_current_app.get(None)
+    if app is not None:
+        return app.json.dumps(obj, **kwargs)
     kwargs.setdefault("default", _default)
     return _json.dumps(obj, **kwargs)
 
@@ -154,9 +154,9 @@ def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
 
 
 def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
+    app = _cv_current_app.get(None)
+    if app is not None:
+        return app.json.loads(s, **kwargs)
     return _json.loads(s, **kwargs)
 
 
@@ -166,7 +166,7 @@ def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """A JSON response from one value, several values (a list) or keyword arguments (a dict)."""
-    ctx = _cv_app.get(None)
-    if ctx is None:
+    app = _cv_current_app.get(None)
+    if app is None:
         raise RuntimeError("jsonify() needs an active application context.")
-    return ctx.app.json.response(*args, **kwargs)
+    return app.json.response(*args, **kwargs)

@@ -88,10 +88,11 @@ class DispatchingJinjaLoader(BaseLoader):
             try:
                 rv = loader.get_source(environment, template)
             except TemplateNotFound:
-                tried.append(_describe(srcobj, loader))
+                tried.append(_describe(srcobj, loader, srcobj is self.app))
                 continue
             if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
-                self.app.logger.info("Template %r found by %s", template, _describe(srcobj, loader))
+                where = _describe(srcobj, loader, srcobj is self.app)
+                self.app.logger.info("Template %r found by %s", template, where)
             return rv
         where = "; ".join(tried) if tried else "no template folders are configured"
         if self.app.debug or self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
@@ -114,8 +115,8 @@ class DispatchingJinjaLoader(BaseLoader):
         return sorted(result)
 
 
-def _describe(srcobj: Scaffold, loader: BaseLoader) -> str:
-    kind = "application" if srcobj.__class__.__name__ in ("Erlen", "Flask") else "blueprint"
+def _describe(srcobj: Scaffold, loader: BaseLoader, is_app: bool) -> str:
+    kind = "application" if is_app else "blueprint"
     paths = getattr(loader, "searchpath", None)
     where = ", ".join(paths) if paths else type(loader).__name__
     return f"{kind} {srcobj.name!r} ({where})"

@@ -11,7 +11,7 @@ import typing as t
 
 from . import json as _json_mod
 from .exceptions import BadRequest
-from .globals import _cv_app
+from .globals import _cv_current_app
 from .http.request import Request as _HTTPRequest
 from .http.response import Response as _HTTPResponse
 
@@ -19,10 +19,10 @@ _unset: t.Any = object()
 
 
 def _config_limit(key: str, fallback: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is None:
+    app = _cv_current_app.get(None)
+    if app is None:
         return fallback
-    return ctx.app.config[key]
+    return app.config[key]
 
 
 class Request(_HTTPRequest):
@@ -88,8 +88,8 @@ class Request(_HTTPRequest):
         try:
             return super().on_json_loading_failed(e)
         except BadRequest as ebr:
-            ctx = _cv_app.get(None)
-            if ctx is not None and ctx.app.debug:
+            app = _cv_current_app.get(None)
+            if app is not None and app.debug:
                 raise
             raise BadRequest(
                 "The browser (or proxy) sent a request that this server could not understand: the body is not valid JSON."
@@ -105,7 +105,7 @@ class Response(_HTTPResponse):
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        app = _cv_current_app.get(None)
+        if app is not None:
+            return app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return 4093

@@ -66,9 +66,19 @@ def parse_urlencoded(
     if limit is not None:
         if content_length is not None and content_length > limit:
             raise RequestEntityTooLarge()
-        data = stream.read(limit + 1)
-        if len(data) > limit:
+        # read until EOF (or one byte past the limit): a single read may come back short, and
+        # only reading on lets the stream notice a body shorter than its Content-Length (400)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = stream.read(limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
             raise RequestEntityTooLarge()
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     else:
         data = stream.read()
     if not data:

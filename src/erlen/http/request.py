@@ -539,7 +539,9 @@ class Request:
         data = self.get_data(cache=cache)
         try:
             rv = self.json_module.loads(data)
-        except ValueError as e:
+        except (ValueError, RecursionError) as exc:
+            # nesting deeper than the parser's stack is bad input too: 400, not 500
+            e = exc if isinstance(exc, ValueError) else ValueError("JSON nesting is too deep")
             if silent:
                 rv = None
                 if cache:
