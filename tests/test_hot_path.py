@@ -94,7 +94,7 @@ def _general(m: Map, env: dict[str, Any]) -> Any:
 def test_match_environ_agrees_with_adapter(path: str, method: str) -> None:
     m = _routing_map()
     env = _env("/", method=method, PATH_INFO=path)
-    fast = m._match_environ(env, "")
+    fast = m._match_environ(env, "", method)
     general = _general(m, env)
     if fast is None:
         return  # the caller takes the general path
@@ -107,12 +107,12 @@ def test_match_environ_agrees_with_adapter(path: str, method: str) -> None:
 
 def test_match_environ_shortcuts() -> None:
     m = _routing_map()
-    rule, args = m._match_environ(_env("/", PATH_INFO="/user/7"), "")  # type: ignore[misc]
+    rule, args = m._match_environ(_env("/", PATH_INFO="/user/7"), "", "GET")  # type: ignore[misc]
     assert rule.endpoint == "user" and args == {"id": 7} and type(args["id"]) is int
-    assert isinstance(m._match_environ(_env("/", PATH_INFO="/nope"), ""), NotFound)
-    assert m._match_environ(_env("/", PATH_INFO="/branch"), "") is None
-    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_UPGRADE="websocket"), "") is None
-    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_HOST="b\xfccher.de"), "") is None
+    assert isinstance(m._match_environ(_env("/", PATH_INFO="/nope"), "", "GET"), NotFound)
+    assert m._match_environ(_env("/", PATH_INFO="/branch"), "", "GET") is None
+    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_UPGRADE="websocket"), "", "GET") is None
+    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_HOST="b\xfccher.de"), "", "GET") is None
 
 
 def test_custom_converter_value_error_still_propagates() -> None:
@@ -124,7 +124,7 @@ def test_custom_converter_value_error_still_propagates() -> None:
 
     m = Map([Rule("/b/<boom:x>", endpoint="b")], converters={"boom": Boom})
     with pytest.raises(ValueError, match="a bug"):
-        m._match_environ(_env("/", PATH_INFO="/b/1"), "")
+        m._match_environ(_env("/", PATH_INFO="/b/1"), "", "GET")
 
 
 def test_app_routes_plain_and_general_requests_alike() -> None:

@@ -281,7 +281,9 @@ class RequestContext:
             # Map._match_environ); None means "take the general path".
             config = app.config
             if config.get("SERVER_NAME") is None and config.get("TRUSTED_HOSTS") is None:
-                found = url_map._match_environ(request.environ, url_map.default_subdomain or "")
+                found = url_map._match_environ(
+                    request.environ, url_map.default_subdomain or "", request.method
+                )
         if found is None:
             adapter = self.url_adapter
             if adapter is None:

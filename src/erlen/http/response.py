@@ -640,14 +640,13 @@ class Response(ResponseHeaderProperties):
         """Run as a WSGI application."""
         code = self._status_code
         hdrs = self.headers
-        headers: list[tuple[str, str]] | None = None
-        if self._plain_wsgi_headers and type(hdrs) is Headers and 200 <= code < 300 and code != 204:
-            # get_wsgi_headers' common case, inlined: a 2xx whose Content-Length is set
-            for key, _ in hdrs._list:
-                if len(key) == 14 and key.lower() == "content-length":
-                    headers = hdrs._list
-                    break
-        if headers is None:
+        if code == 200 and self._plain_wsgi_headers and type(hdrs) is Headers:
+            # get_wsgi_headers' commonest case, inlined: a 200 whose Content-Length is set
+            # (setting a str or bytes body appends it last); anything else takes the call
+            headers = hdrs._list
+            if not headers or headers[-1][0] != "Content-Length":
+                headers = self.get_wsgi_headers(environ)
+        else:
             headers = self.get_wsgi_headers(environ)
         start_response(self._status, headers)
         resp = self.response

@@ -233,12 +233,13 @@ class Map:
         return adapter
 
     def _match_environ(
-        self, environ: Mapping[str, Any], subdomain: str
+        self, environ: Mapping[str, Any], subdomain: str, method: str
     ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
         """``bind_to_environ(environ, subdomain=subdomain).match(return_rule=True)`` for the
         plain case, without building an adapter (the app builds one only for URL building).
 
-        Returns ``(rule, view_args)``, a ``NotFound`` to raise, or None when the request needs
+        ``method`` is the request's (upper-case) method. Returns ``(rule, view_args)``, a
+        ``NotFound`` to raise, or None when the request needs
         the general path (non-ASCII path or host, websocket upgrade, redirects, 405, ``//``):
         the caller then binds an adapter, which gives exactly the same answer.
         """
@@ -249,7 +250,6 @@ class Map:
         if host is not None and not host.isascii():
             return None
         matcher = self._matcher or self._get_matcher()
-        method = environ.get("REQUEST_METHOD", "GET").upper()
         if not matcher.dynamic_domains:
             # Matcher.match's fast path (a static path: one dict lookup), inlined
             domain = matcher.static_domains.get(subdomain)
