@@ -205,6 +205,34 @@ def bench_multipart_direct(
     return measure(lambda n: _loop_callable(parse, n), round_seconds, rounds)
 
 
+def bench_multipart_library(
+    scenario: Scenario, round_seconds: float = 0.1, rounds: int = 5
+) -> dict[str, Any]:
+    """The upload body parsed by the ``multipart`` library's own high-level parser with its
+    defaults (``MultipartParser``: parts over 64 KiB spool to a temporary file, as erlen's
+    over 500 KiB do), reading the file part back: what a user of the library alone pays."""
+    from multipart import MultipartParser
+
+    body = scenario.body
+    boundary = (scenario.content_type or "").partition("boundary=")[2].strip('"')
+
+    def parse() -> bytes:
+        parser = MultipartParser(io.BytesIO(body), boundary, content_length=len(body))
+        try:
+            part = parser.get("file")
+            assert part is not None
+            part.file.seek(0)
+            answer = common.upload_answer(part.file.read())
+        finally:
+            for p in parser.parts():
+                p.close()
+        return answer.encode()
+
+    if parse() != scenario.expect_body:
+        raise BenchError("multipart library: wrong upload answer")
+    return measure(lambda n: _loop_callable(parse, n), round_seconds, rounds)
+
+
 def bench_harness_overhead(round_seconds: float = 0.1, rounds: int = 5) -> dict[str, Any]:
     """Cost of the loop itself (environ copy, BytesIO, start_response) with a no-op app."""
     body = [b"x"]

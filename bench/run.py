@@ -106,6 +106,9 @@ def run_inprocess(
             res = inprocess.bench_multipart_direct(sc, round_s, rounds)
             out[name][report.MULTIPART_DIRECT] = res
             _log(f"  {name:15} {report.MULTIPART_DIRECT:13} {res['us']:10.2f} µs")
+            res = inprocess.bench_multipart_library(sc, round_s, rounds)
+            out[name][report.MULTIPART_LIBRARY] = res
+            _log(f"  {name:15} {report.MULTIPART_LIBRARY:13} {res['us']:10.2f} µs")
     return out
 
 
