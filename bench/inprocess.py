@@ -133,49 +133,62 @@ def _loop_callable(fn: Callable[[], Any], n: int) -> int:
     return time.perf_counter_ns() - t0
 
 
-def measure(loop: Callable[[int], int], round_seconds: float, rounds: int) -> dict[str, Any]:
-    """Best-of-``rounds`` µs per call; N is calibrated so one round lasts ~round_seconds.
+Loop = Callable[[int], int]  # runs n calls, returns the elapsed ns
 
-    GC stays enabled (servers run with it) but is collected before each round.
-    """
+
+def calibrate(loop: Loop, round_seconds: float) -> int:
+    """N such that one round of ``loop`` lasts ~round_seconds (doubles as warm-up)."""
     n = 1
-    while True:  # calibration doubles as warm-up
+    while True:
         elapsed = loop(n)
         if elapsed >= round_seconds * 1e9 or n >= 1 << 22:
-            break
+            return n
         n = max(n * 2, int(n * round_seconds * 1e9 / max(elapsed, 1) * 0.8))
-    times = []
+
+
+def measure_interleaved(
+    loops: dict[str, Loop], round_seconds: float, rounds: int
+) -> dict[str, dict[str, Any]]:
+    """Best-of-``rounds`` µs per call for each loop, rounds interleaved across the loops.
+
+    Round 1 of every loop, then round 2 of every loop, and so on: this machine's speed drifts
+    by tens of percent over seconds, and interleaving lets every peer meet the same fast and
+    slow stretches, so the best rounds are comparable. GC stays enabled (servers run with it)
+    but is collected before each round.
+    """
+    ns = {name: calibrate(loop, round_seconds) for name, loop in loops.items()}
+    times: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(rounds):
-        gc.collect()
-        times.append(loop(n) / n / 1000)
-    return {"us": min(times), "n": n, "rounds": rounds, "all_us": times}
+        for name, loop in loops.items():
+            gc.collect()
+            times[name].append(loop(ns[name]) / ns[name] / 1000)
+    return {
+        name: {"us": min(t), "n": ns[name], "rounds": rounds, "all_us": t}
+        for name, t in times.items()
+    }
 
 
-def bench_wsgi(
-    app: Any, scenario: Scenario, round_seconds: float = 0.1, rounds: int = 5
-) -> dict[str, Any]:
-    """Verify then time ``scenario`` on ``app``: ``{"us": best µs/request, ...}``."""
+def wsgi_loop(app: Any, scenario: Scenario) -> Loop:
+    """Verify ``scenario`` on ``app`` (BenchError if wrong), then the loop that times it."""
     template = prepare(app, scenario)
     body = scenario.body
-    return measure(lambda n: _loop_wsgi(app, template, body, n), round_seconds, rounds)
+    return lambda n: _loop_wsgi(app, template, body, n)
 
 
-def bench_jinja_direct(round_seconds: float = 0.1, rounds: int = 5) -> dict[str, Any]:
-    """The template scenario's page rendered by Jinja2 alone (the reference row)."""
+def jinja_direct_loop() -> Loop:
+    """The template scenario's page rendered by Jinja2 alone (the reference column)."""
     env = common.make_jinja_env()
     ctx = common.TEMPLATE_CONTEXT
 
     def render() -> bytes:
         return env.get_template("page.html").render(**ctx).encode()
 
-    return measure(lambda n: _loop_callable(render, n), round_seconds, rounds)
+    return lambda n: _loop_callable(render, n)
 
 
-def bench_multipart_direct(
-    scenario: Scenario, round_seconds: float = 0.1, rounds: int = 5
-) -> dict[str, Any]:
-    """The upload body parsed by the ``multipart`` library alone (erlen's parser), in memory,
-    64 KiB reads, plus the same answer: the reference row for the upload target."""
+def multipart_direct_loop(scenario: Scenario) -> Loop:
+    """The upload body parsed by the ``multipart`` library's push parser alone (erlen's
+    parser), in memory, 64 KiB reads, plus the same answer: the floor for the upload."""
     from multipart import PushMultipartParser
 
     body = scenario.body
@@ -202,13 +215,11 @@ def bench_multipart_direct(
 
     if parse() != scenario.expect_body:
         raise BenchError("multipart direct: wrong upload answer")
-    return measure(lambda n: _loop_callable(parse, n), round_seconds, rounds)
+    return lambda n: _loop_callable(parse, n)
 
 
-def bench_multipart_library(
-    scenario: Scenario, round_seconds: float = 0.1, rounds: int = 5
-) -> dict[str, Any]:
-    """The upload body parsed by the ``multipart`` library's own high-level parser with its
+def multipart_library_loop(scenario: Scenario) -> Loop:
+    """The upload body through the ``multipart`` library's own high-level parser with its
     defaults (``MultipartParser``: parts over 64 KiB spool to a temporary file, as erlen's
     over 500 KiB do), reading the file part back: what a user of the library alone pays."""
     from multipart import MultipartParser
@@ -230,11 +241,11 @@ def bench_multipart_library(
 
     if parse() != scenario.expect_body:
         raise BenchError("multipart library: wrong upload answer")
-    return measure(lambda n: _loop_callable(parse, n), round_seconds, rounds)
+    return lambda n: _loop_callable(parse, n)
 
 
-def bench_harness_overhead(round_seconds: float = 0.1, rounds: int = 5) -> dict[str, Any]:
-    """Cost of the loop itself (environ copy, BytesIO, start_response) with a no-op app."""
+def harness_loop() -> Loop:
+    """The loop itself (environ copy, BytesIO, start_response) around a no-op app."""
     body = [b"x"]
 
     def null_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -242,4 +253,4 @@ def bench_harness_overhead(round_seconds: float = 0.1, rounds: int = 5) -> dict[
         return body
 
     template = make_environ(Scenario("null", "", "GET", "/"))
-    return measure(lambda n: _loop_wsgi(null_app, template, b"", n), round_seconds, rounds)
+    return lambda n: _loop_wsgi(null_app, template, b"", n)

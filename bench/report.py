@@ -98,7 +98,8 @@ def markdown(results: Results) -> str:
         "## In-process: µs per request (lower is better)",
         "",
         "Each WSGI app is called directly with a fresh environ; best of "
-        f"{meta['rounds']} rounds. FAIL = wrong response (never timed), n/a = peer unavailable.",
+        f"{meta['rounds']} rounds, the rounds interleaved across the peers of a scenario. "
+        "FAIL = wrong response (never timed), n/a = peer unavailable.",
         "",
     ]
     refs = [(JINJA_DIRECT, "template"), (MULTIPART_DIRECT, "upload"), (MULTIPART_LIBRARY, "upload")]

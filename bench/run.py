@@ -80,35 +80,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_inprocess(
     factories: dict[str, Any], scenarios: list[str], round_s: float, rounds: int
 ) -> dict[str, dict[str, Any]]:
-    """Scenario × peer in-process timings; peers interleaved so drift hits all alike."""
+    """Scenario × peer in-process timings, rounds interleaved across the peers (and the
+    scenario's reference column) so the machine's drift hits all alike."""
     apps: dict[tuple[str, str], Any] = {}
     out: dict[str, dict[str, Any]] = {}
     for name in scenarios:
         sc = SCENARIOS[name]
         out[name] = {}
+        loops: dict[str, inprocess.Loop] = {}
         for peer, factory in factories.items():
             try:
                 if (peer, sc.kind) not in apps:
                     apps[peer, sc.kind] = factory(sc.kind)
-                res = inprocess.bench_wsgi(apps[peer, sc.kind], sc, round_s, rounds)
+                loops[peer] = inprocess.wsgi_loop(apps[peer, sc.kind], sc)
             except Exception as exc:
-                res = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-            out[name][peer] = res
+                out[name][peer] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        if name == "template":
+            loops[report.JINJA_DIRECT] = inprocess.jinja_direct_loop()
+        if name == "upload":
+            loops[report.MULTIPART_DIRECT] = inprocess.multipart_direct_loop(sc)
+            loops[report.MULTIPART_LIBRARY] = inprocess.multipart_library_loop(sc)
+        out[name].update(inprocess.measure_interleaved(loops, round_s, rounds))
+        for peer, res in out[name].items():
             _log(
-                f"  {name:15} {peer:13} "
+                f"  {name:15} {peer:17} "
                 + (f"{res['us']:10.2f} µs" if "us" in res else "FAIL " + res["error"])
             )
-        if name == "template":
-            res = inprocess.bench_jinja_direct(round_s, rounds)
-            out[name][report.JINJA_DIRECT] = res
-            _log(f"  {name:15} {report.JINJA_DIRECT:13} {res['us']:10.2f} µs")
-        if name == "upload":
-            res = inprocess.bench_multipart_direct(sc, round_s, rounds)
-            out[name][report.MULTIPART_DIRECT] = res
-            _log(f"  {name:15} {report.MULTIPART_DIRECT:13} {res['us']:10.2f} µs")
-            res = inprocess.bench_multipart_library(sc, round_s, rounds)
-            out[name][report.MULTIPART_LIBRARY] = res
-            _log(f"  {name:15} {report.MULTIPART_LIBRARY:13} {res['us']:10.2f} µs")
     return out
 
 
@@ -139,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     factories, unavailable = available_peers(tuple(args.peers))
     for peer, why in unavailable.items():
         _log(f"{peer}: n/a ({why})")
-    round_s, rounds = (0.005, 1) if args.quick else (0.1, 7)
+    # many short rounds, interleaved across peers: best-of is robust to the machine's drift
+    round_s, rounds = (0.005, 1) if args.quick else (0.04, 15)
     results: dict[str, Any] = {
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -158,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.no_inprocess:
         _log("in-process (µs per request):")
-        results["meta"]["harness_us"] = inprocess.bench_harness_overhead(round_s, rounds)["us"]
+        harness = inprocess.measure_interleaved(
+            {"harness": inprocess.harness_loop()}, round_s, rounds
+        )
+        results["meta"]["harness_us"] = harness["harness"]["us"]
         results["inprocess"] = run_inprocess(factories, args.only, round_s, rounds)
     if not args.no_startup:
         _log("startup and memory:")
