@@ -151,3 +151,66 @@ def test_get_response_and_wsgi_call() -> None:
     body = b"".join(e({"REQUEST_METHOD": "GET"}, start_response))
     assert captured[0][0].startswith("404")
     assert b"Not Found" in body
+
+
+# -- the default page of a class is rendered once; anything that shapes a page per instance
+# -- (a custom description, overridden methods, a description property) still renders it
+
+
+def _wsgi(exc: ex.HTTPException) -> tuple[str, list[tuple[str, str]], bytes]:
+    got: list = []
+    body = b"".join(exc(_ENV, lambda status, headers: got.extend((status, headers))))
+    return got[0], got[1], body
+
+
+_ENV = {"REQUEST_METHOD": "GET"}
+
+
+@pytest.mark.parametrize("code", [400, 404, 405, 413, 429, 500])
+def test_default_pages_match_werkzeug_every_time(code: int) -> None:
+    for _ in range(2):  # the first call renders and caches, the second uses the cache
+        rv = ex.default_exceptions[code]().get_response()
+        wz_rv = wz.default_exceptions[code]().get_response()
+        assert rv.status_code == code
+        assert rv.get_data() == wz_rv.get_data()
+        assert rv.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert rv.headers["Content-Length"] == str(len(wz_rv.get_data()))
+        assert [k for k, _ in rv.headers] == [k for k, _ in wz_rv.headers]
+
+
+def test_custom_description_is_not_the_cached_page() -> None:
+    ex.NotFound().get_response()
+    status, _, body = _wsgi(ex.NotFound("No <such> user"))
+    assert status.startswith("404 ")
+    assert b"<p>No &lt;such&gt; user</p>" in body
+    assert b"<p>No &lt;such&gt; user</p>" not in ex.NotFound().get_response().get_data()
+
+
+def test_subclasses_that_shape_their_page_are_rendered_per_instance() -> None:
+    class Teapot(ex.NotFound):
+        def get_body(self, environ=None, scope=None):
+            return f"teapot {id(self)}"
+
+    class Counted(ex.NotFound):
+        n = 0
+
+        @property  # type: ignore[override]
+        def description(self):
+            Counted.n += 1
+            return f"call {Counted.n}"
+
+    class Needy(ex.NotFound):
+        def __init__(self, what: str) -> None:
+            super().__init__(f"no {what}")
+
+    class Plain(ex.NotFound):
+        description = "plain subclass"
+
+    a, b = Teapot(), Teapot()
+    assert a.get_response().get_data() != b.get_response().get_data()
+    assert b"call 1" in Counted().get_response().get_data()
+    assert b"call 2" in Counted().get_response().get_data()
+    assert b"<p>no cake</p>" in Needy("cake").get_response().get_data()
+    assert b"<p>plain subclass</p>" in Plain().get_response().get_data()
+    allow = ex.MethodNotAllowed(["GET", "POST"]).get_response()
+    assert allow.headers["Allow"] == "GET, POST"

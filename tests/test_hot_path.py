@@ -55,6 +55,8 @@ def _routing_map() -> Map:
             Rule("/old", endpoint="old", redirect_to="/hello"),
             Rule("/files/<path:p>", endpoint="files"),
             Rule("/ws", endpoint="ws", websocket=True),
+            Rule("/edit/<int:id>", endpoint="edit", methods=["POST"]),
+            Rule("/live/<int:id>", endpoint="live", websocket=True),
         ]
     )
 
@@ -89,6 +91,12 @@ def _general(m: Map, env: dict[str, Any]) -> Any:
         ("//hello", "GET"),  # merged slashes: general path
         ("/ws", "GET"),  # websocket mismatch: general path
         ("/h\xc3\xa9llo", "GET"),  # non-ASCII path: general path
+        ("/edit/3", "GET"),  # dynamic 405: general path
+        ("/edit/3", "POST"),
+        ("/edit/x", "POST"),  # no rule matches: 404 at once
+        ("/live/3", "GET"),  # dynamic websocket mismatch: general path
+        ("/nope/deeper/still", "GET"),
+        ("/user//3", "GET"),  # merged slashes in a dynamic path: general path
     ],
 )
 def test_match_environ_agrees_with_adapter(path: str, method: str) -> None:
@@ -113,6 +121,12 @@ def test_match_environ_shortcuts() -> None:
     assert m._match_environ(_env("/", PATH_INFO="/branch"), "", "GET") is None
     assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_UPGRADE="websocket"), "", "GET") is None
     assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_HOST="b\xfccher.de"), "", "GET") is None
+    # a miss is a 404 at once only when no rule matches the path under another method or as
+    # a websocket; those (405, 400) and '//' (merge redirect) take the general path
+    assert isinstance(m._match_environ(_env("/", PATH_INFO="/edit/x"), "", "GET"), NotFound)
+    assert m._match_environ(_env("/", PATH_INFO="/edit/3"), "", "GET") is None
+    assert m._match_environ(_env("/", PATH_INFO="/live/3"), "", "GET") is None
+    assert m._match_environ(_env("/", PATH_INFO="/user//3"), "", "GET") is None
 
 
 def test_custom_converter_value_error_still_propagates() -> None:

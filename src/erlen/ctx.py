@@ -313,7 +313,12 @@ class RequestContext:
             _cv_request.reset(token)
             if pushed is not None:
                 pushed.pop(exc)
-            elif implied:
+            elif implied and (
+                self._app_ctx is not None
+                or self.app.teardown_appcontext_funcs
+                or appcontext_tearing_down.receivers
+                or appcontext_popped.receivers
+            ):
                 self._end_implied_app_context(exc)
             self._app_ctx = prev
             if ctx is not self:

@@ -79,6 +79,30 @@ def _escape(text: str) -> str:
     )
 
 
+def _default_page(cls: type[HTTPException]) -> bytes | None:
+    """The HTML page of ``cls`` with its class description, when nothing that shapes the page
+    is overridden (so it is the same for every instance); None otherwise."""
+    from inspect import getattr_static
+
+    base = HTTPException
+    if (
+        cls.get_body is not base.get_body
+        or cls.get_description is not base.get_description
+        or cls.get_headers is not base.get_headers
+        or getattr_static(cls, "name") is not base.__dict__["name"]
+        or not isinstance(getattr_static(cls, "description"), str | None)
+    ):
+        return None
+    try:
+        return cls().get_body().encode()
+    except Exception:  # a subclass whose constructor needs arguments
+        return None
+
+
+#: HTTPException class → its default page (None: rendered per instance), see _default_page.
+_default_pages: dict[type[HTTPException], bytes | None] = {}
+
+
 class HTTPException(Exception):
     """Base of all HTTP errors: carries a status code, a description and optionally a ready
     response, and renders itself as a small HTML page."""
@@ -123,6 +147,14 @@ class HTTPException(Exception):
         from erlen.http.headers import Headers
         from erlen.http.response import Response
 
+        cls = type(self)
+        if "description" not in self.__dict__:
+            page = _default_pages.get(cls)
+            if page is None and cls not in _default_pages:
+                page = _default_pages[cls] = _default_page(cls)
+            if page is not None:
+                # the class's own page, rendered once (text/html, as get_headers says)
+                return Response(page, status=self.code, mimetype="text/html")
         # The headers come from this class, not from the client: no validation pass needed.
         return Response(
             self.get_body(environ, scope),

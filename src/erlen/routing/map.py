@@ -261,13 +261,22 @@ class Map:
                             if kind or rule._post_match:
                                 return None
                             return rule, (dict(defaults) if defaults else {})
-                elif domain.has_dynamic:
-                    found = _match_tree(domain.root, path, method, False, None, None)
-                    if found is not None:
-                        rule, values, kind = found
-                        if kind or rule._post_match:
+                else:
+                    if domain.has_dynamic:
+                        found = _match_tree(domain.root, path, method, False, None, None)
+                        if found is not None:
+                            rule, values, kind = found
+                            if kind or rule._post_match:
+                                return None
+                            return rule, values
+                        # a miss: a 404 unless some rule matched the path for other methods
+                        # (405) or for websockets; the walk again, collecting those, is
+                        # cheaper than _match_slow's search plus its NoMatch exception
+                        others: set[str] = set()
+                        _match_tree(domain.root, path, method, False, None, others)
+                        if others:
                             return None
-                        return rule, values
+                    return NotFound() if "//" not in path else None
         try:
             # what Matcher.match does after its fast path fails
             rule, values, kind = matcher._match_slow(subdomain, path, method, False)
