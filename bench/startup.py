@@ -7,6 +7,7 @@ cached in ``sys.modules``). ``python -m bench.startup startup|rss PEER [N]`` is 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -52,9 +53,14 @@ def _rss() -> dict[str, Any]:
 
 
 def _run_child(*args: str) -> dict[str, Any]:
+    # Bytecode caching on, whatever this shell says: the peers' .pyc files were written when
+    # pip installed them, erlen's (an editable install) are written by the warm-up run. With
+    # PYTHONDONTWRITEBYTECODE set, erlen alone would be compiled from source every time.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.run(
         [sys.executable, "-m", "bench.startup", *args],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -600,3 +600,24 @@ def test_create_jinja_environment_is_the_override_point(app):
     my = MyApp(__name__)
     assert my.jinja_env.globals["marker"] == 42
     assert erlen.Erlen.jinja_environment is None
+
+
+def test_startup_does_not_import_asyncio_until_an_async_view_runs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, erlen\n"
+        "app = erlen.Erlen('x')\n"
+        "@app.route('/s')\n"
+        "def s(): return 'sync'\n"
+        "@app.route('/a')\n"
+        "async def a(): return 'async'\n"
+        "c = app.test_client()\n"
+        "assert c.get('/s').data == b'sync'\n"
+        "print('asyncio' in sys.modules)\n"
+        "assert c.get('/a').data == b'async'\n"
+        "print('asyncio' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

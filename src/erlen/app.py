@@ -8,7 +8,6 @@ used, pop the contexts.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -62,6 +61,8 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
 
 def _run_coroutine(coro: t.Any) -> t.Any:
     """Run an ``async def`` view or hook to completion from synchronous code."""
+    import asyncio  # here: an app without async views never pays for importing it
+
     return asyncio.run(coro)
 
 

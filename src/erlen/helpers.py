@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+import sys
 import typing as t
 from collections.abc import Iterable, Iterator
 from functools import update_wrapper
@@ -130,6 +130,9 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
 
 
 def _in_event_loop() -> bool:
+    asyncio = sys.modules.get("asyncio")  # never imported: no event loop can be running
+    if asyncio is None:
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
