@@ -4,6 +4,11 @@ Request path (``wsgi_app``): build a lazy request, push the contexts, match the 
 lookup for static routes), run hooks only when some are registered, call the view, turn its
 return value into a response, run after-request hooks and save the session only if it was
 used, pop the contexts.
+
+``Erlen`` is one class; its other concerns live beside this module as mixins it alone uses
+(this module keeps the name ``app``: log lines say "ERROR in app:" as Flask's do):
+``errors`` (error handlers, the 500), ``urls`` (URL adapter, ``url_for``), ``templates``
+(the Jinja environment and its registration decorators), ``responses`` (view return values).
 """
 
 from __future__ import annotations
@@ -13,44 +18,40 @@ import os
 import sys
 import typing as t
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from itertools import chain
-from types import CoroutineType, GeneratorType, TracebackType
+from types import CoroutineType, TracebackType
 
-from . import signals as _signals
-from .config import Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .exceptions import (
+from .. import signals as _signals
+from ..config import Config, ConfigAttribute
+from ..ctx import AppContext, RequestContext, _AppCtxGlobals
+from ..exceptions import (
     Aborter,
-    BadRequest,
-    BadRequestKeyError,
-    HTTPException,
-    InternalServerError,
 )
-from .globals import _cv_app, _cv_request
-from .http.datastructures import Headers
-from .http.response import Response as _HTTPResponse
-from .json import DefaultJSONProvider, JSONProvider
-from .logs import create_logger
-from .routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
-from .scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
-from .sessions import SecureCookieSessionInterface, SessionInterface
-from .wrappers import Request, Response
+from ..globals import _cv_request
+from ..http.response import Response as _HTTPResponse
+from ..json import DefaultJSONProvider, JSONProvider
+from ..logs import create_logger
+from ..routing import Map, RequestRedirect, Rule
+from ..scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
+from ..sessions import SecureCookieSessionInterface, SessionInterface
+from ..wrappers import Request, Response
+from .errors import ErrorHandling
+from .responses import ResponseMaking
+from .templates import TemplateSetup
+from .urls import URLBuilding
 
 if t.TYPE_CHECKING:
     from jinja2 import Environment
 
-    from .blueprints import Blueprint
-    from .testing import ErlenClient
+    from ..blueprints import Blueprint
+    from ..testing import ErlenClient
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 _log = logging.getLogger("erlen")
 
-# 4xx answers to malformed input are logged at WARNING so an operator sees them.
-_BAD_INPUT_CODES = frozenset({400, 405, 411, 413, 414, 415, 422, 431})
-_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -66,15 +67,7 @@ def _run_coroutine(coro: t.Any) -> t.Any:
     return asyncio.run(coro)
 
 
-def _split_blueprint_path(name: str) -> list[str]:
-    out = [name]
-    while "." in name:
-        name = name.rpartition(".")[0]
-        out.append(name)
-    return out
-
-
-class Erlen(Scaffold):
+class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold):
     """The WSGI application; ``Flask`` is an alias. Create one per module: ``Erlen(__name__)``."""
 
     request_class: type[Request] = Request
@@ -190,7 +183,7 @@ class Erlen(Scaffold):
         self._got_first_request = False
         # Cookie headers whose signed session was found not permanent (nothing to refresh).
         self._unrefreshed_cookies: dict[str, None] = {}
-        from .templating import _default_template_ctx_processor
+        from ..templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -261,82 +254,14 @@ class Erlen(Scaffold):
                 " running it."
             )
 
-    # -- templates (erlen.templating does the work) ------------------------------------
-    @cached_property
-    def jinja_env(self) -> Environment:
-        return self.create_jinja_environment()
-
-    def create_jinja_environment(self) -> Environment:
-        """Build ``jinja_env`` (Flask's override point; ``erlen.templating`` does the work)."""
-        from .templating import create_jinja_environment
-
-        return create_jinja_environment(self)
-
-    def create_global_jinja_loader(self) -> t.Any:
-        from .templating import DispatchingJinjaLoader
-
-        return DispatchingJinjaLoader(self)
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        if filename is None:
-            return True
-        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
-
-    def update_template_context(self, context: dict[str, t.Any]) -> None:
-        names: t.Iterable[str | None] = (None,)
-        ctx = _cv_request.get(None)
-        if ctx is not None:
-            names = chain(names, reversed(ctx.request.blueprints))
-        orig_ctx = context.copy()
-        for name in names:
-            if name in self.template_context_processors:
-                for func in self.template_context_processors[name]:
-                    context.update(self._call_hook(func))
-        context.update(orig_ctx)
-
-    @setupmethod
-    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
-        def decorator(f: F) -> F:
-            self.add_template_filter(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_filter(self, f: Callable[..., t.Any], name: str | None = None) -> None:
-        self.jinja_env.filters[name or f.__name__] = f
-
-    @setupmethod
-    def template_test(self, name: str | None = None) -> Callable[[F], F]:
-        def decorator(f: F) -> F:
-            self.add_template_test(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
-        self.jinja_env.tests[name or f.__name__] = f
-
-    @setupmethod
-    def template_global(self, name: str | None = None) -> Callable[[F], F]:
-        def decorator(f: F) -> F:
-            self.add_template_global(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def add_template_global(self, f: Callable[..., t.Any], name: str | None = None) -> None:
-        self.jinja_env.globals[name or f.__name__] = f
-
+    # -- the shell (erlen shell) --------------------------------------------------------
     @setupmethod
     def shell_context_processor(self, f: F) -> F:
         self.shell_context_processors.append(f)
         return f
 
     def make_shell_context(self) -> dict[str, t.Any]:
-        from .globals import g
+        from ..globals import g
 
         rv: dict[str, t.Any] = {"app": self, "g": g}
         for processor in self.shell_context_processors:
@@ -408,36 +333,13 @@ class Erlen(Scaffold):
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
         """A request context for a made-up request (same arguments as the test client)."""
-        from .testing import EnvironBuilder
+        from ..testing import EnvironBuilder
 
         builder = EnvironBuilder(self, *args, **kwargs)
         try:
             return self.request_context(builder.get_environ())
         finally:
             builder.close()
-
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        if request is not None:
-            trusted_hosts = self.config["TRUSTED_HOSTS"]
-            if trusted_hosts is not None:
-                request.trusted_hosts = trusted_hosts
-                request.host  # noqa: B018 (validates the Host header: SecurityError on a bad one)
-            subdomain = None
-            server_name = self.config["SERVER_NAME"]
-            if self.url_map.host_matching:
-                server_name = None
-            elif not self.subdomain_matching:
-                subdomain = self.url_map.default_subdomain or ""
-            return self.url_map.bind_to_environ(
-                request.environ, server_name=server_name, subdomain=subdomain
-            )
-        if self.config["SERVER_NAME"] is not None:
-            return self.url_map.bind(
-                self.config["SERVER_NAME"],
-                script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"],
-            )
-        return None
 
     # -- dispatch ---------------------------------------------------------------------
     def raise_routing_exception(self, request: Request) -> t.NoReturn:
@@ -638,170 +540,7 @@ class Erlen(Scaffold):
 
         return wrapper
 
-    # -- return values → responses ----------------------------------------------------
-    def make_response(self, rv: t.Any) -> Response:
-        """Turn a view's return value into a response (str, bytes, dict, list, tuple, …)."""
-        rv_type = type(rv)
-        if rv_type is str:
-            return self.response_class(rv)
-        status = headers = None
-        if rv_type is tuple:
-            len_rv = len(rv)
-            if len_rv == 3:
-                rv, status, headers = rv
-                if type(rv) is str:  # the common (body, status, headers)
-                    return self.response_class(rv, status, headers)
-            elif len_rv == 2:
-                if isinstance(rv[1], Headers | dict | tuple | list):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    f"The view function for {self._current_endpoint()!r} did not"
-                    " return a valid response tuple."
-                    " The tuple must have the form (body, status, headers),"
-                    " (body, status), or (body, headers)."
-                )
-        if rv is None:
-            raise TypeError(
-                f"The view function for {self._current_endpoint()!r} did not"
-                " return a valid response. The function either returned"
-                " None or ended without a return statement."
-            )
-        if not isinstance(rv, _HTTPResponse):
-            rv_type = type(rv)
-            if rv_type is dict or rv_type is list:
-                rv = self.json.response(rv)
-            elif isinstance(rv, str | bytes | bytearray | GeneratorType):
-                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
-                status = headers = None
-            elif isinstance(rv, HTTPException):
-                rv = rv.get_response()
-            elif isinstance(rv, dict | list):
-                rv = self.json.response(rv)
-            elif isinstance(rv, Iterator):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif callable(rv):
-                rv = self._response_from_wsgi_app(rv)
-            else:
-                raise TypeError(
-                    f"The view function for {self._current_endpoint()!r} did not return a"
-                    " valid response. The return type must be a string,"
-                    " dict, list, tuple with headers or status,"
-                    " Response instance, or WSGI callable, but it"
-                    f" was a {type(rv).__name__}."
-                )
-        if status is not None:
-            if isinstance(status, str | bytes):
-                rv.status = status if isinstance(status, str) else status.decode("latin-1")
-            else:
-                rv.status_code = status
-        if headers:
-            rv.headers.update(headers)
-        return rv
-
-    @staticmethod
-    def _current_endpoint() -> str | None:
-        ctx = _cv_request.get(None)
-        return ctx.request.endpoint if ctx is not None else None
-
-    def _response_from_wsgi_app(self, wsgi_app: Callable[..., t.Any]) -> Response:
-        environ = _cv_request.get().request.environ
-        captured: list[t.Any] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
-        ) -> Callable[[bytes], None]:
-            captured[:] = [status, headers]
-            return lambda data: None
-
-        body = wsgi_app(environ, start_response)
-        try:
-            data = b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        status, headers = captured
-        return self.response_class(data, status=status, headers=headers)
-
-    # -- errors -----------------------------------------------------------------------
-    def _find_error_handler(
-        self, e: BaseException, blueprints: list[str]
-    ) -> Callable[[t.Any], t.Any] | None:
-        exc_class, code = self._get_exc_class_and_code(type(e))  # type: ignore[arg-type]
-        names = (*blueprints, None)
-        for c in (code, None) if code is not None else (None,):
-            for name in names:
-                handler_map = self.error_handler_spec[name][c]
-                if not handler_map:
-                    continue
-                for cls in exc_class.__mro__:
-                    handler = handler_map.get(cls)
-                    if handler is not None:
-                        return handler
-        return None
-
-    def trap_http_exception(self, e: Exception) -> bool:
-        if self.config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
-            return True
-        if trap_bad_request:
-            return isinstance(e, BadRequest)
-        return False
-
-    def handle_http_exception(self, e: HTTPException) -> t.Any:
-        if e.code is None:
-            return e
-        if isinstance(e, RequestRedirect):
-            return e
-        ctx = _cv_request.get(None)
-        if e.code in _BAD_INPUT_CODES:
-            _log.warning("%d %s: %s", e.code, _request_line(ctx), e.description)
-        elif _log.isEnabledFor(logging.DEBUG):
-            _log.debug("%d %s", e.code, _request_line(ctx))
-        handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
-        if handler is None:
-            return e
-        return self._call_hook(handler, e)
-
-    def handle_user_exception(self, e: Exception) -> t.Any:
-        if isinstance(e, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            e.show_exception = True
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return self.handle_http_exception(e)
-        ctx = _cv_request.get(None)
-        handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
-        if handler is None:
-            raise e
-        return self._call_hook(handler, e)
-
-    def handle_exception(self, e: Exception) -> Response:
-        """An exception no handler dealt with: log it and answer 500 (or re-raise when testing)."""
-        exc_info = sys.exc_info()
-        if _signals.got_request_exception.receivers:
-            _signals.got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
-        propagate = self.config["PROPAGATE_EXCEPTIONS"]
-        if propagate is None:
-            propagate = self.testing or self.debug
-        if propagate:
-            if exc_info[1] is e:
-                raise
-            raise e
-        self.log_exception(exc_info)
-        server_error: t.Any = InternalServerError(original_exception=e)
-        ctx = _cv_request.get(None)
-        handler = self._find_error_handler(server_error, ctx.request.blueprints if ctx else [])
-        if handler is not None:
-            server_error = self._call_hook(handler, server_error)
-        return self.finalize_request(server_error, from_error_handler=True)
-
+    # -- logging (here, not in errors.py: Flask's log format names the module, "ERROR in app:")
     def log_exception(
         self,
         exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
@@ -814,100 +553,8 @@ class Erlen(Scaffold):
         req = ctx.request
         self.logger.error("Exception on %s [%s]", req.path, req.method, exc_info=exc_info)
 
-    def should_ignore_error(self, error: BaseException | None) -> bool:
-        return False
-
-    # -- URL building -------------------------------------------------------------------
-    def url_for(
-        self,
-        /,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: t.Any,
-    ) -> str:
-        req_ctx = _cv_request.get(None)
-        if req_ctx is not None:
-            url_adapter = req_ctx.url_adapter
-            blueprint_name = req_ctx.request.blueprint
-            if endpoint[:1] == ".":
-                if blueprint_name is not None:
-                    endpoint = f"{blueprint_name}{endpoint}"
-                else:
-                    endpoint = endpoint[1:]
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            app_ctx = _cv_app.get(None)
-            url_adapter = (
-                app_ctx.url_adapter if app_ctx is not None else self.create_url_adapter(None)
-            )
-            if url_adapter is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request"
-                    " without 'SERVER_NAME' configured. Also configure"
-                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as"
-                    " needed."
-                )
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-        if self.url_default_functions:
-            self.inject_url_defaults(endpoint, values)
-        try:
-            rv = url_adapter.build(
-                endpoint,
-                values,
-                method=_method,
-                url_scheme=_scheme,
-                force_external=_external,
-            )
-        except BuildError as error:
-            # a new dict: the BuildError keeps ``values`` and must name only the caller's ones
-            values = {
-                **values,
-                "_anchor": _anchor,
-                "_method": _method,
-                "_scheme": _scheme,
-                "_external": _external,
-            }
-            return self.handle_url_build_error(error, endpoint, values)
-        if _anchor is not None:
-            from urllib.parse import quote
-
-            rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
-        return rv  # type: ignore[no-any-return]
-
-    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
-        names: t.Iterable[str | None] = (None,)
-        if "." in endpoint:
-            names = chain(names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0])))
-        for name in names:
-            if name in self.url_default_functions:
-                for func in self.url_default_functions[name]:
-                    func(endpoint, values)
-
-    def handle_url_build_error(
-        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
-    ) -> str:
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as e:
-                error = e
-            else:
-                if rv is not None:
-                    return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
-
     def redirect(self, location: str, code: int = 302) -> Response:
-        from .helpers import _redirect
+        from ..helpers import _redirect
 
         return _redirect(location, code=code, Response=self.response_class)
 
@@ -943,7 +590,7 @@ class Erlen(Scaffold):
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
         cls = self.test_client_class
         if cls is None:
-            from .testing import ErlenClient
+            from ..testing import ErlenClient
 
             cls = ErlenClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
@@ -951,7 +598,7 @@ class Erlen(Scaffold):
     def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import ErlenCliRunner
+            from ..testing import ErlenCliRunner
 
             cls = ErlenCliRunner
         return cls(self, **kwargs)
@@ -965,7 +612,7 @@ class Erlen(Scaffold):
         **options: t.Any,
     ) -> None:
         """Start the development server (see :mod:`erlen.serving`)."""
-        from .serving import run_app
+        from ..serving import run_app
 
         run_app(self, host=host, port=port, debug=debug, load_dotenv=load_dotenv, **options)
 
@@ -1012,10 +659,3 @@ class _StaticView:
 
     def __hash__(self) -> int:
         return self._key
-
-
-def _request_line(ctx: RequestContext | None) -> str:
-    if ctx is None:
-        return "(no request)"
-    env = ctx.request.environ
-    return f"{env.get('REQUEST_METHOD', '?')} {env.get('PATH_INFO', '')!r}"
