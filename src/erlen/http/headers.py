@@ -199,16 +199,7 @@ class Headers:
 
     def set(self, key: str, value: Any, **options: Any) -> None:
         """Replace all headers named ``key`` by one, keeping the first one's position."""
-        key = _check_name(key)
-        value = _check_value(_with_options(value, options))
-        lst = self._list
-        ikey = key.lower()
-        for idx, (k, _) in enumerate(lst):
-            if k.lower() == ikey:
-                lst[idx] = (key, value)
-                self._list = lst[: idx + 1] + [x for x in lst[idx + 1 :] if x[0].lower() != ikey]
-                return
-        lst.append((key, value))
+        self._set_trusted(_check_name(key), _check_value(_with_options(value, options)))
 
     def _set_trusted(self, key: str, value: str) -> None:
         """:meth:`set` for a name and value the caller guarantees valid (e.g. a computed
