@@ -39,7 +39,7 @@ def _ratio(peer_time: Any, erlen_time: Any) -> str:
     return "n/a"
 
 
-def _targets(results: Results) -> list[str]:
+def _targets(results: Results, heading: str = "##") -> list[str]:
     """Issue 5's in-process targets, judged on this run's numbers (rows whose inputs were not
     measured are left out)."""
 
@@ -68,7 +68,7 @@ def _targets(results: Results) -> list[str]:
             rows.append((f"upload: ≤ 1.3 × {col}", f"{e / ref:.2f}×", e <= 1.3 * ref))
     if not rows:
         return []
-    out = ["", "## Targets (issue 5), judged on this run", "", "| target | this run | met |"]
+    out = ["", f"{heading} Targets (issue 5), judged on this run", "", "| target | this run | met |"]
     out.append("|---|---:|:---:|")
     out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
     return out
@@ -229,6 +229,66 @@ def chart(results: Results, path: str) -> str | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return None
+
+
+README_START = "<!-- bench:start (written by `python -m bench --readme`; edits here are lost) -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_section(results: Results, report_dir: str) -> str:
+    """The README's benchmark block: machine and date, erlen's ratios, the targets, the chart.
+
+    ``report_dir`` is where latest.md/latest.png are, relative to the README."""
+    meta = results["meta"]
+    peers = [p for p in meta["peers"] if p != "erlen"]
+    out = [
+        README_START,
+        f"Measured {meta['date']} on {meta['cpu']} ({meta['cores']} cores), {meta['python']},"
+        f" {meta['mode']} run of `python -m bench`; full tables (absolute µs, startup, memory,"
+        f" loopback) in [{report_dir}/latest.md]({report_dir}/latest.md).",
+        "",
+        "In-process µs per request (lower is better) and erlen's speed-up over each peer"
+        " (peer time / erlen time; > 1× means erlen is faster):",
+        "",
+        "| scenario | erlen µs | " + " | ".join(f"vs {p}" for p in peers) + " |",
+        "|---|---:|" + "---:|" * len(peers),
+    ]
+    for name in meta["scenarios"]:
+        erlen = _cell(results, name, "erlen")
+        out.append(
+            f"| {name} | {_us(erlen)} | "
+            + " | ".join(_ratio(_cell(results, name, p), erlen) for p in peers)
+            + " |"
+        )
+    loop = results.get("loopback")
+    if loop:
+        cfg = loop["config"]
+        rows = []
+        for name, cells in loop["results"].items():
+            rates = {p: c["rps"] for p, c in cells.items() if c and "rps" in c}
+            best = max((v for p, v in rates.items() if p not in ("erlen", "bare")), default=0)
+            if "erlen" in rates and best:
+                rows.append(f"{name} {rates['erlen'] / best:.2f}×")
+        out += [
+            "",
+            f"Over loopback ({cfg['server']}, {cfg['load']}), erlen's requests/s relative to"
+            " the best framework peer: " + ", ".join(rows) + ".",
+        ]
+    out += _targets(results, heading="###")
+    out += ["", f"![erlen benchmark chart]({report_dir}/latest.png)", README_END]
+    return "\n".join(out)
+
+
+def update_readme(readme: str, section: str) -> bool:
+    """Replace the block between the bench markers in ``readme``; False if it has none."""
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(text[:start] + section + text[end + len(README_END) :])
+    return True
 
 
 def write_all(results: Results, out_dir: str) -> list[str]:

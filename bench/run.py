@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-startup", action="store_true", help="skip startup time and RSS")
     p.add_argument("--no-inprocess", action="store_true", help="skip the in-process layer")
     p.add_argument("--out", default=RESULTS_DIR, help="output directory (bench/results)")
+    p.add_argument(
+        "--readme", action="store_true", help="also rewrite the benchmark block of README.md"
+    )
     args = p.parse_args(argv)
     args.only = _split(args.only) or list(SCENARIOS)
     args.peers = _split(args.peers) or list(PEERS)
@@ -179,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                 list(factories), scenarios, duration, log=_log
             )
     paths = report.write_all(results, args.out)
+    if args.readme:
+        readme = os.path.join(bench.REPO_ROOT, "README.md")
+        rel = os.path.relpath(os.path.abspath(args.out), bench.REPO_ROOT)
+        if report.update_readme(readme, report.readme_section(results, rel)):
+            paths.append(readme)
+        else:
+            _log("README.md has no bench markers: not updated")
     print(report.markdown(results))
     _log("wrote " + ", ".join(paths))
     failed = [
