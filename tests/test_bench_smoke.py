@@ -146,3 +146,41 @@ def test_run_quick_writes_results(tmp_path: Any) -> None:
     if "erlen" in data["meta"]["unavailable"]:
         assert "| hello | n/a |" in md
     assert status == 0
+
+
+def test_readme_block_is_rewritten_between_the_markers(tmp_path) -> None:
+    from bench import report
+
+    meta = {
+        "date": "2026-01-02 03:04 UTC",
+        "cpu": "Test CPU",
+        "cores": 2,
+        "python": "CPython 3.11",
+        "mode": "full",
+        "peers": ["erlen", "flask", "falcon"],
+        "scenarios": ["hello", "json-param"],
+    }
+    cell = lambda us: {"us": us}  # noqa: E731
+    results = {
+        "meta": meta,
+        "inprocess": {
+            "hello": {"erlen": cell(4.0), "flask": cell(40.0), "falcon": cell(5.0)},
+            "json-param": {"erlen": cell(8.0), "flask": cell(60.0), "falcon": cell(6.0)},
+        },
+    }
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{report.README_START}\nold\n{report.README_END}\nafter\n")
+    assert report.update_readme(str(readme), report.readme_section(results, "bench/results"))
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n") and text.endswith("\nafter\n")
+    assert "old" not in text
+    assert "Measured 2026-01-02 03:04 UTC on Test CPU (2 cores)" in text
+    assert "| hello | 4.0 | 10.00× | 1.25× |" in text
+    assert "| json-param: faster than falcon | 0.75× (need > 1) | **no** |" in text
+    assert "| hello: ≥ 8× flask | 10.0× | yes |" in text
+    assert "![erlen benchmark chart](bench/results/latest.png)" in text
+    # a README without markers is left alone
+    other = tmp_path / "OTHER.md"
+    other.write_text("no markers\n")
+    assert not report.update_readme(str(other), "x")
+    assert other.read_text() == "no markers\n"
