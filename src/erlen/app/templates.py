@@ -15,6 +15,8 @@ from ..scaffold import Scaffold, setupmethod
 if t.TYPE_CHECKING:
     from jinja2 import Environment
 
+    from .app import Erlen
+
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
 
@@ -34,12 +36,12 @@ class TemplateSetup(Scaffold):
         """Build ``jinja_env`` (Flask's override point; ``erlen.templating`` does the work)."""
         from ..templating import create_jinja_environment
 
-        return create_jinja_environment(self)
+        return create_jinja_environment(t.cast("Erlen", self))
 
     def create_global_jinja_loader(self) -> t.Any:
         from ..templating import DispatchingJinjaLoader
 
-        return DispatchingJinjaLoader(self)
+        return DispatchingJinjaLoader(t.cast("Erlen", self))
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         if filename is None:
