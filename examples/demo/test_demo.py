@@ -228,6 +228,12 @@ def test_make_demo_runs_this_app():
     root = Path(__file__).resolve().parents[2]
     assert "make demo" in (root / "README.md").read_text()
     out = subprocess.run(
-        [make, "-n", "demo", "PORT=5123"], cwd=root, capture_output=True, text=True, check=True
+        [make, "--no-print-directory", "-n", "demo", "PORT=5123"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip().splitlines()
-    assert out[-1] == "cd examples/demo && ../../.venv/bin/python app.py --port 5123"
+    # (under a parent make, e.g. `make test`, make may still print "make[1]: ..." lines)
+    commands = [line for line in out if not line.startswith("make")]
+    assert commands[-1] == "cd examples/demo && ../../.venv/bin/python app.py --port 5123"
