@@ -284,3 +284,29 @@ def test_popping_an_implied_app_context_by_hand_is_an_error(app):
         with pytest.raises(AssertionError, match="not pushed"):
             ctx.pop()
         assert current_app._get_current_object() is app
+
+
+def test_request_close_runs_when_overridden_or_when_files_were_parsed(app, client):
+    import io
+
+    closed = []
+
+    class MyRequest(erlen.Request):
+        def close(self):
+            closed.append(self.path)
+            super().close()
+
+    app.request_class = MyRequest
+    seen = {}
+
+    @app.route("/", methods=["GET", "POST"])
+    def index():
+        if request.method == "POST":
+            seen["f"] = request.files["f"]
+        return "ok"
+
+    client.get("/")
+    assert closed == ["/"]
+    client.post("/", data={"f": (io.BytesIO(b"x" * 10), "a.txt")})
+    assert closed == ["/", "/"]
+    assert seen["f"].stream.closed

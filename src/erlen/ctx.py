@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
 from .globals import _cv_app, _cv_app_pushed, _cv_request
+from .http.request import CLOSE_ATTRS
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -306,7 +307,11 @@ class RequestContext:
                     if exc is _sentinel:
                         exc = sys.exc_info()[1]
                     app.do_teardown_request(exc)
-                self.request.close()
+                request = self.request
+                if not request._plain_close or not request.__dict__.keys().isdisjoint(
+                    CLOSE_ATTRS
+                ):
+                    request.close()
         finally:
             ctx = _cv_request.get()
             token, pushed, prev, implied = tokens.pop()

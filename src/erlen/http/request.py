@@ -124,6 +124,10 @@ def _host_is_valid(host: str, trusted_hosts: Collection[str] | None) -> bool:
     return False
 
 
+#: The lazily set attributes whose presence gives ``Request.close`` something to close.
+CLOSE_ATTRS = ("_form_data", "files")
+
+
 class Request:
     """An incoming HTTP request, parsed lazily from a WSGI environ.
 
@@ -152,6 +156,14 @@ class Request:
 
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
+    #: False when a subclass overrides ``close``. While true, ``close`` has work only if one of
+    #: ``CLOSE_ATTRS`` is in the instance's ``__dict__`` (the request context checks that
+    #: instead of calling it on every request).
+    _plain_close: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_close = cls.close is Request.close
 
     def __init__(
         self, environ: dict[str, Any], populate_request: bool = True, shallow: bool = False

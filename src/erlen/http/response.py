@@ -81,31 +81,6 @@ def get_content_type(mimetype: str, charset: str = "utf-8") -> str:
     return ct
 
 
-def _plain_header_list(headers: dict[Any, Any]) -> tuple[list[tuple[str, str]], bool] | None:
-    """``Headers(headers)`` for a plain ``{str: str}`` dict, validated the same way but
-    without the general machinery, plus whether it sets ``Content-Type``.
-
-    None means "use the general path": a non-str name or value (lists, ints) or a
-    ``Content-Length`` the body must overwrite in place.
-    """
-    lst = list(headers.items())
-    has_ct = False
-    kinds = _NAME_KINDS
-    for key, value in lst:
-        if value.__class__ is not str:
-            return None
-        kind = kinds.get(key)
-        if kind is None:
-            kind = _name_kind(key)
-        if kind:
-            if kind == 2:
-                return None
-            has_ct = True
-        if not value.isprintable() and ("\n" in value or "\r" in value or "\0" in value):
-            raise ValueError("Header values must not contain CR, LF or NUL characters.")
-    return lst, has_ct
-
-
 # Validated header name -> 0, or 1 for Content-Type, 2 for Content-Length (bounded memo).
 _NAME_KINDS: dict[str, int] = {}
 
@@ -253,17 +228,35 @@ class Response(ResponseHeaderProperties):
 
         rtype = type(response)
         if content_type is None and (rtype is str or rtype is bytes):
-            # fast path: no headers, or a plain {str: str} dict (validated in one loop); the
-            # values added here are trusted (get_content_type rejects CR/LF)
+            # fast path: no headers, or a plain {str: str} dict, validated in this one loop
+            # as Headers would (inline: every `(body, status, headers)` view comes here); the
+            # values added below are trusted (get_content_type rejects CR/LF). ``lst`` None
+            # means the general path: a non-str value, or a Content-Length to overwrite.
+            lst: list[tuple[str, str]] | None = None
+            has_ct = False
             if headers is None:
-                plain: tuple[list[tuple[str, str]], bool] | None = ([], False)
+                lst = []
             elif type(headers) is dict:
-                plain = _plain_header_list(headers)
-            else:
-                plain = None
-            if plain is not None and not (plain[1] and mimetype is not None):
+                lst = list(headers.items())
+                kinds = _NAME_KINDS
+                for key, value in lst:
+                    if value.__class__ is not str:
+                        lst = None
+                        break
+                    kind = kinds.get(key)
+                    if kind is None:
+                        kind = _name_kind(key)
+                    if kind:
+                        if kind == 2:
+                            lst = None
+                            break
+                        has_ct = True
+                    if not value.isprintable() and (
+                        "\n" in value or "\r" in value or "\0" in value
+                    ):
+                        raise ValueError("Header values must not contain CR, LF or NUL characters.")
+            if lst is not None and not (has_ct and mimetype is not None):
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
-                lst, has_ct = plain
                 if not has_ct:
                     dm = self.default_mimetype if mimetype is None else mimetype
                     if dm is not None:
