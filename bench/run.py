@@ -100,6 +100,11 @@ def run_inprocess(
                 out[name][peer] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         if name == "template":
             loops[report.JINJA_DIRECT] = inprocess.jinja_direct_loop()
+        if name == "many-routes" and "erlen" in loops:
+            few = SCENARIOS["json-param"]
+            if ("erlen", few.kind) not in apps:
+                apps["erlen", few.kind] = factories["erlen"](few.kind)
+            loops[report.ERLEN_50_ROUTES] = inprocess.wsgi_loop(apps["erlen", few.kind], few)
         if name == "upload":
             loops[report.MULTIPART_DIRECT] = inprocess.multipart_direct_loop(sc)
             loops[report.MULTIPART_LIBRARY] = inprocess.multipart_library_loop(sc)
