@@ -41,9 +41,9 @@ def with_appcontext(f: F) -> F:
 
     @click.pass_context
     def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        from .globals import _cv_app
+        from .globals import _cv_current_app
 
-        if _cv_app.get(None) is None:
+        if _cv_current_app.get(None) is None:
             app = ctx.ensure_object(ScriptInfo).load_app()
             ctx.with_resource(app.app_context())
         return ctx.invoke(f, *args, **kwargs)

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
-from .globals import _cv_app, _cv_app_pushed, _cv_request
+from .globals import _cv_app_pushed, _cv_current_app, _cv_request
 from .http.request import CLOSE_ATTRS
 from .signals import (
     appcontext_popped,
@@ -66,9 +66,9 @@ class _AppCtxGlobals:
         def __delattr__(self, name: str) -> None: ...
 
     def __repr__(self) -> str:
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            return f"<erlen.g of '{ctx.app.name}'>"
+        app = _cv_current_app.get(None)
+        if app is not None:
+            return f"<erlen.g of '{app.name}'>"
         return object.__repr__(self)
 
 
@@ -396,4 +396,4 @@ def has_request_context() -> bool:
 
 
 def has_app_context() -> bool:
-    return _cv_app.get(None) is not None
+    return _cv_current_app.get(None) is not None
