@@ -243,6 +243,27 @@ class RequestContext:
         except HTTPException as e:
             self.request.routing_exception = e
 
+    def _match_plain(self) -> Any:
+        """What ``create_url_adapter`` + ``match`` would give, without the adapter, when the
+        app allows it (see ``Map._match_environ``): ``(rule, view_args)``, an exception to
+        raise, or None for "bind an adapter and match"."""
+        app = self.app
+        url_map = app.url_map
+        if (
+            self._url_adapter is _sentinel
+            and app._plain_url_adapter
+            and url_map._plain_bind
+            and not url_map.host_matching
+            and not app.subdomain_matching
+        ):
+            config = app.config
+            if config.get("SERVER_NAME") is None and config.get("TRUSTED_HOSTS") is None:
+                request = self.request
+                return url_map._match_environ(
+                    request.environ, url_map.default_subdomain or "", request.method
+                )
+        return None
+
     def push(self) -> None:
         app = self.app
         prev = self._app_ctx
@@ -267,24 +288,9 @@ class RequestContext:
             pushed.push()
         self._cv_tokens.append((_cv_request.set(self), pushed, prev, implied))
         request = self.request
-        if request.url_rule is not None:
-            return
-        found: Any = None
-        url_map = app.url_map
-        if (
-            self._url_adapter is _sentinel
-            and app._plain_url_adapter
-            and url_map._plain_bind
-            and not url_map.host_matching
-            and not app.subdomain_matching
-        ):
-            # What create_url_adapter + match would give, minus the adapter (see
-            # Map._match_environ); None means "take the general path".
-            config = app.config
-            if config.get("SERVER_NAME") is None and config.get("TRUSTED_HOSTS") is None:
-                found = url_map._match_environ(
-                    request.environ, url_map.default_subdomain or "", request.method
-                )
+        if request.url_rule is not None or request.routing_exception is not None:
+            return  # matched already (a nested push, or the app's direct path)
+        found = self._match_plain()
         if found is None:
             adapter = self.url_adapter
             if adapter is None:

@@ -75,7 +75,7 @@ class MethodView(View):
         assert meth is not None, f"Unimplemented method {request.method!r}"
         rv = meth(**kwargs)
         if type(rv) is CoroutineType:
-            from .app.app import _run_coroutine
+            from .app.dispatch import _run_coroutine
 
             rv = _run_coroutine(rv)
         return rv

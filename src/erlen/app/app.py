@@ -21,23 +21,21 @@ import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from itertools import chain
-from types import CoroutineType, TracebackType
+from types import TracebackType
 
-from .. import signals as _signals
 from ..config import Config, ConfigAttribute
 from ..ctx import AppContext, RequestContext, _AppCtxGlobals
 from ..exceptions import (
     Aborter,
 )
 from ..globals import _cv_request
-from ..http.response import Response as _HTTPResponse
 from ..json import DefaultJSONProvider, JSONProvider
 from ..logs import create_logger
-from ..routing import Map, RequestRedirect, Rule
+from ..routing import Map, Rule
 from ..scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
 from ..sessions import SecureCookieSessionInterface, SessionInterface
 from ..wrappers import Request, Response
+from .dispatch import RequestDispatch
 from .errors import ErrorHandling
 from .responses import ResponseMaking
 from .templates import TemplateSetup
@@ -60,14 +58,9 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-def _run_coroutine(coro: t.Any) -> t.Any:
-    """Run an ``async def`` view or hook to completion from synchronous code."""
-    import asyncio  # here: an app without async views never pays for importing it
-
-    return asyncio.run(coro)
-
-
-class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold):
+class Erlen(
+    RequestDispatch, ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold
+):
     """The WSGI application; ``Flask`` is an alias. Create one per module: ``Erlen(__name__)``."""
 
     request_class: type[Request] = Request
@@ -88,10 +81,6 @@ class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold)
     #: False when a subclass overrides ``create_url_adapter``: requests then always bind an
     #: adapter (otherwise plain requests are matched without one, see ``RequestContext.push``).
     _plain_url_adapter: bool = True
-    #: False when a subclass overrides ``dispatch_request``, ``finalize_request``,
-    #: ``make_response`` or ``process_response``: ``full_dispatch_request`` then calls them
-    #: instead of its inlined copies of their common cases.
-    _plain_dispatch: bool = True
     #: False when a subclass overrides ``app_context``: ``RequestContext.push`` calls it.
     _plain_app_context: bool = True
 
@@ -99,11 +88,29 @@ class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold)
         super().__init_subclass__(**kwargs)
         cls._plain_url_adapter = cls.create_url_adapter is Erlen.create_url_adapter
         cls._plain_app_context = cls.app_context is Erlen.app_context
-        cls._plain_dispatch = (
-            cls.dispatch_request is Erlen.dispatch_request
-            and cls.finalize_request is Erlen.finalize_request
-            and cls.make_response is Erlen.make_response
-            and cls.process_response is Erlen.process_response
+        cls._plain_dispatch = all(
+            getattr(cls, name) is getattr(Erlen, name)
+            for name in (
+                "dispatch_request",
+                "finalize_request",
+                "make_response",
+                "process_response",
+                "preprocess_request",
+            )
+        )
+        cls._plain_request_path = (
+            cls._plain_dispatch
+            and cls._plain_url_adapter
+            and cls._plain_app_context
+            and all(
+                getattr(cls, name) is getattr(Erlen, name)
+                for name in (
+                    "full_dispatch_request",
+                    "request_context",
+                    "do_teardown_request",
+                    "do_teardown_appcontext",
+                )
+            )
         )
 
     testing = ConfigAttribute("TESTING")
@@ -341,205 +348,6 @@ class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold)
         finally:
             builder.close()
 
-    # -- dispatch ---------------------------------------------------------------------
-    def raise_routing_exception(self, request: Request) -> t.NoReturn:
-        """Raise the routing error; in debug, a redirect that would drop a form is an error."""
-        exc = request.routing_exception
-        if (
-            self.debug
-            and isinstance(exc, RequestRedirect)
-            and exc.code not in (307, 308)
-            and request.method not in ("GET", "HEAD", "OPTIONS")
-        ):
-            raise FormDataRoutingRedirect(request, exc)
-        raise exc  # type: ignore[misc]
-
-    def dispatch_request(self) -> t.Any:
-        req = _cv_request.get().request
-        if req.routing_exception is not None:
-            self.raise_routing_exception(req)
-        rule = req.url_rule
-        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            return self.make_default_options_response()
-        rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[union-attr,arg-type]
-        if type(rv) is CoroutineType:
-            rv = _run_coroutine(rv)
-        return rv
-
-    def full_dispatch_request(self) -> Response:
-        self._got_first_request = True
-        try:
-            if _signals.request_started.receivers:
-                _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = None
-            if self.before_request_funcs or self.url_value_preprocessors:
-                rv = self.preprocess_request()
-            if rv is None:
-                req = _cv_request.get().request
-                rule = req.url_rule
-                if (
-                    self._plain_dispatch
-                    and req.routing_exception is None
-                    and (
-                        req.method != "OPTIONS"
-                        or not getattr(rule, "provide_automatic_options", False)
-                    )
-                ):
-                    # dispatch_request, inlined (no subclass overrides it)
-                    rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[arg-type]
-                    if type(rv) is CoroutineType:
-                        rv = _run_coroutine(rv)
-                else:
-                    rv = self.dispatch_request()
-        except Exception as e:
-            rv = self.handle_user_exception(e)
-        if self._plain_dispatch:
-            # finalize_request, inlined (an exception here propagates, as there), and the
-            # commonest cases of make_response and process_response with it
-            rv_type = type(rv)
-            if rv_type is str:
-                response = self.response_class(rv)
-            elif rv_type is tuple and len(rv) == 3 and type(rv[0]) is str:
-                response = self.response_class(*rv)
-            elif isinstance(rv, _HTTPResponse):
-                response = rv  # type: ignore[assignment]
-            else:
-                response = self.make_response(rv)
-            ctx = _cv_request.get()
-            if (
-                ctx._after_request_functions
-                or self.after_request_funcs
-                or ctx._session is not None
-                or "HTTP_COOKIE" in ctx.request.environ
-            ):
-                response = self.process_response(response)
-            if _signals.request_finished.receivers:
-                _signals.request_finished.send(
-                    self, _async_wrapper=self.ensure_sync, response=response
-                )
-            return response
-        return self.finalize_request(rv)
-
-    def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:
-        response = self.make_response(rv)
-        try:
-            response = self.process_response(response)
-            if _signals.request_finished.receivers:
-                _signals.request_finished.send(
-                    self, _async_wrapper=self.ensure_sync, response=response
-                )
-        except Exception:
-            if not from_error_handler:
-                raise
-            self.logger.exception("Request finalizing failed with an error while handling an error")
-        return response
-
-    def make_default_options_response(self) -> Response:
-        adapter = _cv_request.get().url_adapter
-        methods = adapter.allowed_methods()
-        rv = self.response_class()
-        rv.headers["Allow"] = ", ".join(sorted(methods))
-        return rv
-
-    def preprocess_request(self) -> t.Any:
-        req = _cv_request.get().request
-        names = (None, *reversed(req.blueprints))
-        for name in names:
-            if name in self.url_value_preprocessors:
-                for url_func in self.url_value_preprocessors[name]:
-                    url_func(req.endpoint, req.view_args)
-        for name in names:
-            if name in self.before_request_funcs:
-                for before_func in self.before_request_funcs[name]:
-                    rv = before_func()
-                    if type(rv) is CoroutineType:
-                        rv = _run_coroutine(rv)
-                    if rv is not None:
-                        return rv
-        return None
-
-    def process_response(self, response: Response) -> Response:
-        ctx = _cv_request.get()
-        for func in ctx._after_request_functions:
-            response = self._call_hook(func, response)
-        if self.after_request_funcs:
-            for name in chain(ctx.request.blueprints, (None,)):
-                if name in self.after_request_funcs:
-                    for func in reversed(self.after_request_funcs[name]):
-                        response = self._call_hook(func, response)
-        sess = ctx._session
-        if sess is None:
-            cookie = ctx.request.environ.get("HTTP_COOKIE")
-            if cookie is not None and cookie not in self._unrefreshed_cookies:
-                sess = self._session_to_refresh(ctx, cookie)
-        if sess is not None and not self.session_interface.is_null_session(sess):
-            self.session_interface.save_session(self, sess, response)
-        return response
-
-    def _session_to_refresh(self, ctx: RequestContext, cookie: str) -> t.Any:
-        """Open an untouched session only to refresh a permanent one's cookie.
-
-        Flask opens (and so refreshes, with SESSION_REFRESH_EACH_REQUEST) the session on every
-        request; erlen opens it lazily, so this does it at the end, and only for a Cookie header
-        carrying the session cookie. Headers found to need nothing are remembered (bounded), so
-        repeat visits cost one dict lookup.
-        """
-        interface = self.session_interface
-        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
-            return None
-        memo = self._unrefreshed_cookies
-        sess = None
-        if interface.get_cookie_name(self) in cookie:
-            sess = ctx.session
-            # With signed cookies the flag is in the (immutable) value itself; server-side
-            # backends may change it behind the same session id, so they are never memoised.
-            if not (
-                isinstance(interface, SecureCookieSessionInterface)
-                and isinstance(sess, dict)
-                and not dict.get(sess, "_permanent", False)  # not a read: no Vary
-            ):
-                return sess
-        if len(memo) >= 4096:
-            memo.clear()
-        memo[cookie] = None
-        return sess
-
-    @staticmethod
-    def _call_hook(func: Callable[..., t.Any], *args: t.Any) -> t.Any:
-        rv = func(*args)
-        if type(rv) is CoroutineType:
-            rv = _run_coroutine(rv)
-        return rv
-
-    def do_teardown_request(self, exc: BaseException | None = None) -> None:
-        if self.teardown_request_funcs:
-            req = _cv_request.get().request
-            for name in chain(req.blueprints, (None,)):
-                if name in self.teardown_request_funcs:
-                    for func in reversed(self.teardown_request_funcs[name]):
-                        self._call_hook(func, exc)
-        if _signals.request_tearing_down.receivers:
-            _signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
-
-    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
-        for func in reversed(self.teardown_appcontext_funcs):
-            self._call_hook(func, exc)
-        if _signals.appcontext_tearing_down.receivers:
-            _signals.appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
-
-    def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        import inspect
-
-        if inspect.iscoroutinefunction(func):
-            return self.async_to_sync(func)
-        return func
-
-    def async_to_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            return _run_coroutine(func(*args, **kwargs))
-
-        return wrapper
-
     # -- logging (here, not in errors.py: Flask's log format names the module, "ERROR in app:")
     def log_exception(
         self,
@@ -557,34 +365,6 @@ class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold)
         from ..helpers import _redirect
 
         return _redirect(location, code=code, Response=self.response_class)
-
-    # -- WSGI entry point -----------------------------------------------------------------
-    def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
-        """The WSGI application; wrap this (not ``__call__``) with middleware."""
-        ctx = RequestContext(self, environ)
-        error: BaseException | None = None
-        try:
-            try:
-                ctx.push()
-                response = self.full_dispatch_request()
-            except Exception as e:
-                error = e
-                response = self.handle_exception(e)
-            except BaseException:
-                error = sys.exc_info()[1]
-                raise
-            return response(environ, start_response)
-        finally:
-            preserve = environ.get("erlen.preserve_context")
-            if preserve is not None:
-                preserve(ctx)
-            else:
-                if error is not None and self.should_ignore_error(error):
-                    error = None
-                ctx.pop(error)
-
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
-        return self.wsgi_app(environ, start_response)
 
     # -- tools ------------------------------------------------------------------------------
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
@@ -615,22 +395,6 @@ class Erlen(ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold)
         from ..serving import run_app
 
         run_app(self, host=host, port=port, debug=debug, load_dotenv=load_dotenv, **options)
-
-
-class FormDataRoutingRedirect(AssertionError):
-    """Debug-mode error: a 301/302 canonical-URL redirect would turn a form POST into a GET.
-
-    Browsers drop the body on those redirects, so the form would silently vanish; the fix is
-    to post to the canonical URL (usually the one with the trailing slash).
-    """
-
-    def __init__(self, request: Request, exc: RequestRedirect) -> None:
-        super().__init__(
-            f"A {request.method} request was sent to {request.url!r}, but routing issued a"
-            f" {exc.code} redirect to the canonical URL {exc.new_url!r}. The browser will"
-            " repeat it as a GET without the form data. Send the request to the canonical"
-            " URL instead (check the trailing slash of the route and the form's action)."
-        )
 
 
 class _StaticView:

@@ -172,6 +172,48 @@ class _ClosingIterator:
         self._close()
 
 
+def plain_header_list(
+    headers: Any, default_mimetype: str | None, mimetype: str | None = None
+) -> list[tuple[str, str]] | None:
+    """The header list of a str or bytes body with ``headers`` (None or a ``{str: str}``
+    dict), validated as ``Headers`` would, plus ``Content-Type`` from ``default_mimetype`` if
+    the dict has none; the caller appends ``Content-Length``.
+
+    None means "take the general path": a non-str value, a ``Content-Length`` to overwrite,
+    or both a ``Content-Type`` header and a ``mimetype`` argument. Every ``(body, status,
+    headers)`` view return comes here, from ``Response()`` or the app's direct path.
+    """
+    if headers is None:
+        lst: list[tuple[str, str]] = []
+        has_ct = False
+    elif type(headers) is dict:
+        lst = list(headers.items())
+        has_ct = False
+        kinds = _NAME_KINDS
+        for key, value in lst:
+            if value.__class__ is not str:
+                return None
+            kind = kinds.get(key)
+            if kind is None:
+                kind = _name_kind(key)
+            if kind:
+                if kind == 2:
+                    return None
+                has_ct = True
+            if not value.isprintable() and ("\n" in value or "\r" in value or "\0" in value):
+                raise ValueError("Header values must not contain CR, LF or NUL characters.")
+        if has_ct:
+            return None if mimetype is not None else lst
+    else:
+        return None
+    if default_mimetype is not None:
+        # values added here are trusted (get_content_type rejects CR/LF)
+        lst.append(
+            ("Content-Type", _CT_CACHE.get(default_mimetype) or get_content_type(default_mimetype))
+        )
+    return lst
+
+
 class Response(ResponseHeaderProperties):
     """An HTTP response: status, headers, and a body (bytes or an iterable).
 
@@ -228,39 +270,11 @@ class Response(ResponseHeaderProperties):
 
         rtype = type(response)
         if content_type is None and (rtype is str or rtype is bytes):
-            # fast path: no headers, or a plain {str: str} dict, validated in this one loop
-            # as Headers would (inline: every `(body, status, headers)` view comes here); the
-            # values added below are trusted (get_content_type rejects CR/LF). ``lst`` None
-            # means the general path: a non-str value, or a Content-Length to overwrite.
-            lst: list[tuple[str, str]] | None = None
-            has_ct = False
-            if headers is None:
-                lst = []
-            elif type(headers) is dict:
-                lst = list(headers.items())
-                kinds = _NAME_KINDS
-                for key, value in lst:
-                    if value.__class__ is not str:
-                        lst = None
-                        break
-                    kind = kinds.get(key)
-                    if kind is None:
-                        kind = _name_kind(key)
-                    if kind:
-                        if kind == 2:
-                            lst = None
-                            break
-                        has_ct = True
-                    if not value.isprintable() and (
-                        "\n" in value or "\r" in value or "\0" in value
-                    ):
-                        raise ValueError("Header values must not contain CR, LF or NUL characters.")
-            if lst is not None and not (has_ct and mimetype is not None):
+            lst = plain_header_list(
+                headers, self.default_mimetype if mimetype is None else mimetype, mimetype
+            )
+            if lst is not None:
                 data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
-                if not has_ct:
-                    dm = self.default_mimetype if mimetype is None else mimetype
-                    if dm is not None:
-                        lst.append(("Content-Type", _CT_CACHE.get(dm) or get_content_type(dm)))
                 lst.append(("Content-Length", str(len(data))))
                 hdrs = _new_object(Headers)  # Headers._from_list(lst), inlined
                 hdrs._list = lst

@@ -1,0 +1,444 @@
+"""The request path of ``Erlen``: ``wsgi_app`` and everything it calls between the request's
+arrival and its response (hooks, dispatch, finalizing, teardown).
+
+``wsgi_app`` has two shapes with one behaviour. The general one pushes the contexts, runs
+``full_dispatch_request`` and pops, calling every overridable method. The direct one is taken
+when nothing could observe the difference (no hooks, no signal receivers, no outer context,
+no overridden request-path method, a route matched without an adapter): it pushes the request
+context with one ContextVar set, calls the view, and for a ``str`` or ``(str, status,
+headers)`` return that no after-request hook, session or signal would see, sends the header
+list without building a ``Response``. Anything else met on the way (an exception, another
+return type, a hook added by the view) continues on the general code from where it is.
+``tests/test_hotpath.py`` runs both shapes on the same requests and compares them.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from collections.abc import Callable
+from itertools import chain
+from types import CoroutineType
+
+from .. import signals as _signals
+from ..ctx import RequestContext
+from ..globals import _cv_app_pushed, _cv_request
+from ..http.request import CLOSE_ATTRS
+from ..http.response import _STATUS_LINES, plain_header_list
+from ..http.response import Response as _HTTPResponse
+from ..routing import RequestRedirect
+from ..scaffold import Scaffold
+from ..sessions import SecureCookieSessionInterface
+from ..wrappers import Response
+
+if t.TYPE_CHECKING:
+    from ..config import Config
+    from ..routing import Map
+    from ..sessions import SessionInterface
+    from ..wrappers import Request
+
+# The receivers of every signal sent on the request path (blinker mutates these dicts in
+# place, never replaces them): when all are empty the direct path may skip the sends.
+_REQUEST_PATH_RECEIVERS = (
+    _signals.request_started.receivers,
+    _signals.request_finished.receivers,
+    _signals.request_tearing_down.receivers,
+    _signals.appcontext_pushed.receivers,
+    _signals.appcontext_tearing_down.receivers,
+    _signals.appcontext_popped.receivers,
+)
+
+
+def _run_coroutine(coro: t.Any) -> t.Any:
+    """Run an ``async def`` view or hook to completion from synchronous code."""
+    import asyncio  # here: an app without async views never pays for importing it
+
+    return asyncio.run(coro)
+
+
+class FormDataRoutingRedirect(AssertionError):
+    """Debug-mode error: a 301/302 canonical-URL redirect would turn a form POST into a GET.
+
+    Browsers drop the body on those redirects, so the form would silently vanish; the fix is
+    to post to the canonical URL (usually the one with the trailing slash).
+    """
+
+    def __init__(self, request: Request, exc: RequestRedirect) -> None:
+        super().__init__(
+            f"A {request.method} request was sent to {request.url!r}, but routing issued a"
+            f" {exc.code} redirect to the canonical URL {exc.new_url!r}. The browser will"
+            " repeat it as a GET without the form data. Send the request to the canonical"
+            " URL instead (check the trailing slash of the route and the form's action)."
+        )
+
+
+class RequestDispatch(Scaffold):
+    """The request path of ``Erlen`` (a mixin: ``Erlen`` is the only class that uses it)."""
+
+    if t.TYPE_CHECKING:  # provided by Erlen
+        config: Config
+        debug: bool
+        url_map: Map
+        subdomain_matching: bool
+        response_class: type[Response]
+        session_interface: SessionInterface
+        teardown_appcontext_funcs: list[Callable[..., t.Any]]
+        _got_first_request: bool
+        _unrefreshed_cookies: dict[str, None]
+
+        @property
+        def logger(self) -> t.Any: ...
+
+        def make_response(self, rv: t.Any) -> Response: ...
+        def handle_user_exception(self, e: Exception) -> t.Any: ...
+        def handle_exception(self, e: Exception) -> Response: ...
+        def should_ignore_error(self, error: BaseException | None) -> bool: ...
+
+    #: False when a subclass overrides ``dispatch_request``, ``finalize_request``,
+    #: ``make_response``, ``process_response`` or ``preprocess_request``:
+    #: ``full_dispatch_request`` then calls them instead of its inlined copies of their common
+    #: cases, and ``wsgi_app`` never takes its direct path.
+    _plain_dispatch: bool = True
+    #: False when a subclass overrides another method of the request path
+    #: (``full_dispatch_request``, ``app_context``, ``create_url_adapter``, the teardowns):
+    #: ``wsgi_app`` then always takes its general path.
+    _plain_request_path: bool = True
+
+    # -- dispatch ---------------------------------------------------------------------
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the routing error; in debug, a redirect that would drop a form is an error."""
+        exc = request.routing_exception
+        if (
+            self.debug
+            and isinstance(exc, RequestRedirect)
+            and exc.code not in (307, 308)
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            raise FormDataRoutingRedirect(request, exc)
+        raise exc  # type: ignore[misc]
+
+    def dispatch_request(self) -> t.Any:
+        req = _cv_request.get().request
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response()
+        rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[union-attr,arg-type]
+        if type(rv) is CoroutineType:
+            rv = _run_coroutine(rv)
+        return rv
+
+    def full_dispatch_request(self) -> Response:
+        self._got_first_request = True
+        try:
+            if _signals.request_started.receivers:
+                _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = None
+            if self.before_request_funcs or self.url_value_preprocessors:
+                rv = self.preprocess_request()
+            if rv is None:
+                req = _cv_request.get().request
+                rule = req.url_rule
+                if (
+                    self._plain_dispatch
+                    and req.routing_exception is None
+                    and (
+                        req.method != "OPTIONS"
+                        or not getattr(rule, "provide_automatic_options", False)
+                    )
+                ):
+                    # dispatch_request, inlined (no subclass overrides it)
+                    rv = self.view_functions[rule.endpoint](**req.view_args)  # type: ignore[arg-type]
+                    if type(rv) is CoroutineType:
+                        rv = _run_coroutine(rv)
+                else:
+                    rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        if self._plain_dispatch:
+            return self._finalize_plain(rv)
+        return self.finalize_request(rv)
+
+    def _finalize_plain(self, rv: t.Any) -> Response:
+        """``finalize_request`` with the commonest cases of ``make_response`` and
+        ``process_response`` inlined (an exception here propagates, as there)."""
+        rv_type = type(rv)
+        if rv_type is str:
+            response = self.response_class(rv)
+        elif rv_type is tuple and len(rv) == 3 and type(rv[0]) is str:
+            response = self.response_class(*rv)
+        elif isinstance(rv, _HTTPResponse):
+            response = rv  # type: ignore[assignment]
+        else:
+            response = self.make_response(rv)
+        ctx = _cv_request.get()
+        if (
+            ctx._after_request_functions
+            or self.after_request_funcs
+            or ctx._session is not None
+            or "HTTP_COOKIE" in ctx.request.environ
+        ):
+            response = self.process_response(response)
+        if _signals.request_finished.receivers:
+            _signals.request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        return response
+
+    def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            if _signals.request_finished.receivers:
+                _signals.request_finished.send(
+                    self, _async_wrapper=self.ensure_sync, response=response
+                )
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def make_default_options_response(self) -> Response:
+        adapter = _cv_request.get().url_adapter
+        methods = adapter.allowed_methods()
+        rv = self.response_class()
+        rv.headers["Allow"] = ", ".join(sorted(methods))
+        return rv
+
+    def preprocess_request(self) -> t.Any:
+        req = _cv_request.get().request
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            if name in self.url_value_preprocessors:
+                for url_func in self.url_value_preprocessors[name]:
+                    url_func(req.endpoint, req.view_args)
+        for name in names:
+            if name in self.before_request_funcs:
+                for before_func in self.before_request_funcs[name]:
+                    rv = before_func()
+                    if type(rv) is CoroutineType:
+                        rv = _run_coroutine(rv)
+                    if rv is not None:
+                        return rv
+        return None
+
+    def process_response(self, response: Response) -> Response:
+        ctx = _cv_request.get()
+        for func in ctx._after_request_functions:
+            response = self._call_hook(func, response)
+        if self.after_request_funcs:
+            for name in chain(ctx.request.blueprints, (None,)):
+                if name in self.after_request_funcs:
+                    for func in reversed(self.after_request_funcs[name]):
+                        response = self._call_hook(func, response)
+        sess = ctx._session
+        if sess is None:
+            cookie = ctx.request.environ.get("HTTP_COOKIE")
+            if cookie is not None and cookie not in self._unrefreshed_cookies:
+                sess = self._session_to_refresh(ctx, cookie)
+        if sess is not None and not self.session_interface.is_null_session(sess):
+            self.session_interface.save_session(self, sess, response)
+        return response
+
+    def _session_to_refresh(self, ctx: RequestContext, cookie: str) -> t.Any:
+        """Open an untouched session only to refresh a permanent one's cookie.
+
+        Flask opens (and so refreshes, with SESSION_REFRESH_EACH_REQUEST) the session on every
+        request; erlen opens it lazily, so this does it at the end, and only for a Cookie header
+        carrying the session cookie. Headers found to need nothing are remembered (bounded), so
+        repeat visits cost one dict lookup.
+        """
+        interface = self.session_interface
+        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return None
+        memo = self._unrefreshed_cookies
+        sess = None
+        if interface.get_cookie_name(self) in cookie:
+            sess = ctx.session
+            # With signed cookies the flag is in the (immutable) value itself; server-side
+            # backends may change it behind the same session id, so they are never memoised.
+            if not (
+                isinstance(interface, SecureCookieSessionInterface)
+                and isinstance(sess, dict)
+                and not dict.get(sess, "_permanent", False)  # not a read: no Vary
+            ):
+                return sess
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[cookie] = None
+        return sess
+
+    @staticmethod
+    def _call_hook(func: Callable[..., t.Any], *args: t.Any) -> t.Any:
+        rv = func(*args)
+        if type(rv) is CoroutineType:
+            rv = _run_coroutine(rv)
+        return rv
+
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        if self.teardown_request_funcs:
+            req = _cv_request.get().request
+            for name in chain(req.blueprints, (None,)):
+                if name in self.teardown_request_funcs:
+                    for func in reversed(self.teardown_request_funcs[name]):
+                        self._call_hook(func, exc)
+        if _signals.request_tearing_down.receivers:
+            _signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        for func in reversed(self.teardown_appcontext_funcs):
+            self._call_hook(func, exc)
+        if _signals.appcontext_tearing_down.receivers:
+            _signals.appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        import inspect
+
+        if inspect.iscoroutinefunction(func):
+            return self.async_to_sync(func)
+        return func
+
+    def async_to_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            return _run_coroutine(func(*args, **kwargs))
+
+        return wrapper
+
+    # -- WSGI entry point -----------------------------------------------------------------
+    def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """The WSGI application; wrap this (not ``__call__``) with middleware."""
+        ctx = RequestContext(self, environ)  # type: ignore[arg-type]
+        if (
+            self._plain_request_path
+            and not (
+                self.before_request_funcs
+                or self.url_value_preprocessors
+                or self.after_request_funcs
+                or self.teardown_request_funcs
+                or self.teardown_appcontext_funcs
+                or any(_REQUEST_PATH_RECEIVERS)
+            )
+            and _cv_request.get(None) is None
+            and _cv_app_pushed.get(None) is None
+            and "erlen.preserve_context" not in environ
+        ):
+            found = ctx._match_plain()
+            if type(found) is tuple:
+                request = ctx.request
+                rule, view_args = request.url_rule, request.view_args = found
+                if request.method != "OPTIONS" or not getattr(
+                    rule, "provide_automatic_options", False
+                ):
+                    return self._wsgi_direct(ctx, rule.endpoint, view_args, start_response)
+            elif found is not None:
+                ctx.request.routing_exception = found
+        return self._wsgi_general(ctx, environ, start_response)
+
+    def _wsgi_direct(
+        self,
+        ctx: RequestContext,
+        endpoint: str,
+        view_args: dict[str, t.Any],
+        start_response: t.Any,
+    ) -> t.Iterable[bytes]:
+        """``_wsgi_general`` for a matched request of a plain app (see the module docstring)."""
+        tokens = ctx._cv_tokens
+        tokens.append((_cv_request.set(ctx), None, None, True))  # what push does here
+        error: BaseException | None = None
+        request = ctx.request
+        environ = request.environ
+        try:
+            try:
+                self._got_first_request = True
+                try:
+                    rv = self.view_functions[endpoint](**view_args)
+                    if type(rv) is CoroutineType:
+                        rv = _run_coroutine(rv)
+                except Exception as e:
+                    rv = self.handle_user_exception(e)
+                rv_type = type(rv)
+                status = 200
+                header_list: list[tuple[str, str]] | None = None
+                if rv_type is tuple and len(rv) == 3:
+                    rv, status, headers = rv
+                    rv_type = type(rv)
+                else:
+                    headers = None
+                if (
+                    rv_type is str
+                    and type(status) is int
+                    and self.response_class is Response
+                    and not ctx._after_request_functions
+                    and ctx._session is None
+                    and "HTTP_COOKIE" not in environ
+                    and not self.after_request_funcs
+                    and not _signals.request_finished.receivers
+                    and status in _STATUS_LINES
+                    and status >= 200
+                    and status != 204
+                    and status != 304
+                ):
+                    # What Response(rv, status, headers) and its WSGI call would send; nobody
+                    # can see the Response object, so none is built.
+                    header_list = plain_header_list(headers, Response.default_mimetype)
+                    if header_list is not None:
+                        data = rv.encode()
+                        header_list.append(("Content-Length", str(len(data))))
+                if header_list is None:
+                    if headers is not None:
+                        rv = (rv, status, headers)
+                    response = self._finalize_plain(rv)
+            except Exception as e:
+                error = e
+                header_list = None
+                response = self.handle_exception(e)
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            if header_list is not None:
+                start_response(_STATUS_LINES[status], header_list)
+                return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+            return response(environ, start_response)
+        finally:
+            if (
+                error is None
+                and len(tokens) == 1
+                and ctx._app_ctx is None
+                and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
+                and not any(_REQUEST_PATH_RECEIVERS)
+                and request._plain_close
+                and request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                and _cv_request.get(None) is ctx
+            ):
+                _cv_request.reset(tokens.pop()[0])  # what pop does here
+            else:
+                if error is not None and self.should_ignore_error(error):
+                    error = None
+                ctx.pop(error)
+
+    def _wsgi_general(
+        self, ctx: RequestContext, environ: dict[str, t.Any], start_response: t.Any
+    ) -> t.Iterable[bytes]:
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                response = self.full_dispatch_request()
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)
+        finally:
+            preserve = environ.get("erlen.preserve_context")
+            if preserve is not None:
+                preserve(ctx)
+            else:
+                if error is not None and self.should_ignore_error(error):
+                    error = None
+                ctx.pop(error)
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        return self.wsgi_app(environ, start_response)
