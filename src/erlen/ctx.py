@@ -37,6 +37,19 @@ _new_object = object.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _unlink_environ(request: Request) -> None:
+    """Remove the request from its environ (``environ["erlen.request"]``, set while it is
+    handled) when its context ends.
+
+    The two refer to each other; left linked, every request would be a reference cycle that
+    only the garbage collector frees (and the collector's passes cost more than the request's
+    own work). Unlinked, both are freed as soon as the server drops the environ.
+    """
+    environ = request.environ
+    if environ.get("erlen.request") is request:
+        del environ["erlen.request"]
+
+
 class _AppCtxGlobals:
     """The ``g`` namespace: a plain object for data during one application context."""
 
@@ -322,6 +335,8 @@ class RequestContext:
             ctx = _cv_request.get()
             token, pushed, prev, implied = tokens.pop()
             _cv_request.reset(token)
+            if not tokens:
+                _unlink_environ(self.request)
             if pushed is not None:
                 pushed.pop(exc)
             elif implied and (

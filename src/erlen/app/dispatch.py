@@ -39,6 +39,10 @@ if t.TYPE_CHECKING:
 
 # The receivers of every signal sent on the request path (blinker mutates these dicts in
 # place, never replaces them): when all are empty the direct path may skip the sends.
+# Statuses whose responses are sent with their headers as built (no Content-Length fix-up)
+_DIRECT_STATUS_LINES = {
+    code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
+}
 _REQUEST_PATH_RECEIVERS = (
     _signals.request_started.receivers,
     _signals.request_finished.receivers,
@@ -322,16 +326,36 @@ class RequestDispatch(Scaffold):
             and _cv_app_pushed.get(None) is None
             and "erlen.preserve_context" not in environ
         ):
-            found = ctx._match_plain()
-            if type(found) is tuple:
-                request = ctx.request
-                rule, view_args = request.url_rule, request.view_args = found
-                if request.method != "OPTIONS" or not getattr(
-                    rule, "provide_automatic_options", False
-                ):
-                    return self._wsgi_direct(ctx, rule.endpoint, view_args, start_response)
-            elif found is not None:
-                ctx.request.routing_exception = found
+            request = ctx.request
+            url_map = self.url_map
+            matcher = url_map._matcher or url_map._get_matcher()
+            config = self.config
+            if (
+                matcher.direct
+                and not self.subdomain_matching
+                and config.get("SERVER_NAME") is None
+                and config.get("TRUSTED_HOSTS") is None
+                and "HTTP_UPGRADE" not in environ
+                and environ.get("HTTP_HOST", "").isascii()
+            ):
+                # what create_url_adapter + match would give (see Map._match_environ)
+                method = request.method
+                path = environ.get("PATH_INFO", "")
+                entries = matcher.direct_static.get(path)
+                if entries is not None:
+                    found: t.Any = None
+                    for methods, rule, defaults in entries:
+                        if methods is None or method in methods:
+                            found = rule, (dict(defaults) if defaults else {})
+                            break
+                else:
+                    found = url_map._match_environ(environ, "", method)
+                if type(found) is tuple:
+                    rule, view_args = request.url_rule, request.view_args = found
+                    if method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False):
+                        return self._wsgi_direct(ctx, rule.endpoint, view_args, start_response)
+                elif found is not None:
+                    request.routing_exception = found
         return self._wsgi_general(ctx, environ, start_response)
 
     def _wsgi_direct(
@@ -356,37 +380,35 @@ class RequestDispatch(Scaffold):
                         rv = _run_coroutine(rv)
                 except Exception as e:
                     rv = self.handle_user_exception(e)
+                # A str, or a (str, status, headers) whose status needs no header fix-up:
+                # what Response(...) and its WSGI call would send, without building the
+                # Response when nothing could see it.
                 rv_type = type(rv)
-                status = 200
                 header_list: list[tuple[str, str]] | None = None
-                if rv_type is tuple and len(rv) == 3:
-                    rv, status, headers = rv
-                    rv_type = type(rv)
-                else:
+                if rv_type is str:
+                    status_line: str | None = "200 OK"
                     headers = None
+                elif rv_type is tuple and len(rv) == 3 and type(rv[1]) is int:
+                    status_line = _DIRECT_STATUS_LINES.get(rv[1])
+                    headers = rv[2]
+                    if type(rv[0]) is not str:
+                        status_line = None
+                else:
+                    status_line = None
                 if (
-                    rv_type is str
-                    and type(status) is int
+                    status_line is not None
                     and self.response_class is Response
                     and not ctx._after_request_functions
                     and ctx._session is None
                     and "HTTP_COOKIE" not in environ
                     and not self.after_request_funcs
                     and not _signals.request_finished.receivers
-                    and status in _STATUS_LINES
-                    and status >= 200
-                    and status != 204
-                    and status != 304
                 ):
-                    # What Response(rv, status, headers) and its WSGI call would send; nobody
-                    # can see the Response object, so none is built.
                     header_list = plain_header_list(headers, Response.default_mimetype)
                     if header_list is not None:
-                        data = rv.encode()
+                        data = (rv if rv_type is str else rv[0]).encode()
                         header_list.append(("Content-Length", str(len(data))))
                 if header_list is None:
-                    if headers is not None:
-                        rv = (rv, status, headers)
                     response = self._finalize_plain(rv)
             except Exception as e:
                 error = e
@@ -396,7 +418,7 @@ class RequestDispatch(Scaffold):
                 error = sys.exc_info()[1]
                 raise
             if header_list is not None:
-                start_response(_STATUS_LINES[status], header_list)
+                start_response(status_line, header_list)
                 return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
             return response(environ, start_response)
         finally:
@@ -411,6 +433,8 @@ class RequestDispatch(Scaffold):
                 and _cv_request.get(None) is ctx
             ):
                 _cv_request.reset(tokens.pop()[0])  # what pop does here
+                if environ.get("erlen.request") is request:
+                    del environ["erlen.request"]
             else:
                 if error is not None and self.should_ignore_error(error):
                     error = None

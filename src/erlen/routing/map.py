@@ -145,13 +145,19 @@ class Map:
 
     def update(self) -> None:
         """Rebuild the matcher now (otherwise done lazily on the first match after a change)."""
-        self._matcher = Matcher(self._rules)
+        self._matcher = self._build_matcher()
 
     def _get_matcher(self) -> Matcher:
         matcher = self._matcher
         if matcher is None:
-            matcher = self._matcher = Matcher(self._rules)
+            matcher = self._matcher = self._build_matcher()
         return matcher
+
+    def _build_matcher(self) -> Matcher:
+        # The direct table (Matcher.direct_static) is for maps matched as _match_environ
+        # matches them: default bind, no host matching, the default domain "".
+        direct = self._plain_bind and not self.host_matching and not self.default_subdomain
+        return Matcher(self._rules, direct)
 
     def bind(
         self,

@@ -76,9 +76,9 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
 class Matcher:
     """Built once from the map's rules (and rebuilt when rules are added)."""
 
-    __slots__ = ("static_domains", "dynamic_domains")
+    __slots__ = ("static_domains", "dynamic_domains", "direct", "direct_static")
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], direct: bool = False) -> None:
         self.static_domains: dict[str, _Domain] = {}
         dynamic: list[tuple[tuple[Any, ...], int, _Domain]] = []
         by_pattern: dict[str, _Domain] = {}
@@ -103,6 +103,22 @@ class Matcher:
             for entries in domain.static.values():
                 entries.sort(key=lambda e: e[1])  # exact entries before slash variants
             _sort_tree(domain.root, order)
+        # For the app's direct path (``direct``: the map is matched with the defaults, see
+        # Map._match_environ): the static paths of domain "" whose every rule is an exact,
+        # non-websocket match with nothing to do after matching, so the first rule allowing
+        # the request's method wins: path -> ((methods, rule, defaults), ...).
+        self.direct = direct
+        self.direct_static: dict[str, tuple[tuple[Any, Rule, Any], ...]] = {}
+        domain = self.static_domains.get("")
+        if direct and domain is not None and not self.dynamic_domains:
+            for path, entries in domain.static.items():
+                if path.isascii() and all(
+                    kind == EXACT and not ws and not rule._post_match
+                    for rule, kind, _, ws, _ in entries
+                ):
+                    self.direct_static[path] = tuple(
+                        (methods, rule, defaults) for rule, _, methods, _, defaults in entries
+                    )
 
     @staticmethod
     def _add(domain: _Domain, rule: Rule) -> None:
