@@ -72,104 +72,150 @@ _cv_app: ContextVar[AppContext] = cast("ContextVar[AppContext]", _CurrentAppCont
 _cv_current_app: ContextVar[Erlen] = cast("ContextVar[Erlen]", _CurrentAppContext(app_only=True))
 
 
+# Names a proxy answers itself; every other attribute is the current object's.
+_PROXY_OWN = frozenset({"_get_current_object", "__class__"})
+
+
 class _ContextProxy:
-    """Forward every operation to an attribute of the current context object."""
+    """Forward every operation to an attribute of the current context object.
 
-    __slots__ = ("_erlen_cv", "_erlen_attr", "_erlen_msg", "__weakref__")
+    Each proxy is an instance of its own subclass (see ``_proxy``) whose ``_resolve`` finds
+    the current object. Attribute reads go through ``__getattribute__`` rather than
+    ``__getattr__``: with ``__getattr__``, every ``request.args`` would first look ``args`` up
+    on the proxy, fail, and build an AttributeError message before forwarding, which costs
+    more than the forwarding itself.
+    """
 
-    def __init__(self, cv: ContextVar[Any], attr: str | None, message: str) -> None:
-        object.__setattr__(self, "_erlen_cv", cv)
-        object.__setattr__(self, "_erlen_attr", attr)
-        object.__setattr__(self, "_erlen_msg", message)
+    __slots__ = ("__weakref__",)
+
+    @staticmethod
+    def _resolve() -> Any:  # replaced in each proxy's class
+        raise RuntimeError("unbound proxy")
 
     def _get_current_object(self) -> Any:
-        try:
-            ctx = self._erlen_cv.get()
-        except LookupError:
-            raise RuntimeError(self._erlen_msg) from None
-        attr = self._erlen_attr
-        return ctx if attr is None else getattr(ctx, attr)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            ctx = self._erlen_cv.get()
-        except LookupError:
-            raise RuntimeError(self._erlen_msg) from None
-        attr = self._erlen_attr
-        return getattr(ctx if attr is None else getattr(ctx, attr), name)
+        return type(self)._resolve()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._get_current_object(), name, value)
+        setattr(type(self)._resolve(), name, value)
 
     def __delattr__(self, name: str) -> None:
-        delattr(self._get_current_object(), name)
+        delattr(type(self)._resolve(), name)
 
     def __repr__(self) -> str:
         try:
-            obj = self._get_current_object()
+            obj = type(self)._resolve()
         except RuntimeError:
-            return f"<{type(self).__name__} unbound>"
+            return f"<{_ContextProxy.__name__} unbound>"
         return repr(obj)
 
     def __str__(self) -> str:
-        return str(self._get_current_object())
+        return str(type(self)._resolve())
 
     def __bool__(self) -> bool:
         try:
-            return bool(self._get_current_object())
+            return bool(type(self)._resolve())
         except RuntimeError:
             return False
 
     def __dir__(self) -> list[str]:
-        return dir(self._get_current_object())
+        return dir(type(self)._resolve())
 
     def __eq__(self, other: object) -> bool:
-        return bool(self._get_current_object() == other)
+        return bool(type(self)._resolve() == other)
 
     def __ne__(self, other: object) -> bool:
-        return bool(self._get_current_object() != other)
+        return bool(type(self)._resolve() != other)
 
     def __hash__(self) -> int:
-        return hash(self._get_current_object())
+        return hash(type(self)._resolve())
 
     def __getitem__(self, key: Any) -> Any:
-        return self._get_current_object()[key]
+        return type(self)._resolve()[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._get_current_object()[key] = value
+        type(self)._resolve()[key] = value
 
     def __delitem__(self, key: Any) -> None:
-        del self._get_current_object()[key]
+        del type(self)._resolve()[key]
 
     def __contains__(self, key: Any) -> bool:
-        return key in self._get_current_object()
+        return key in type(self)._resolve()
 
     def __iter__(self) -> Any:
-        return iter(self._get_current_object())
+        return iter(type(self)._resolve())
 
     def __len__(self) -> int:
-        return len(self._get_current_object())
+        return len(type(self)._resolve())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._get_current_object()(*args, **kwargs)
+        return type(self)._resolve()(*args, **kwargs)
 
     def __enter__(self) -> Any:  # ``with app_ctx:`` re-pushes the current context
-        return self._get_current_object().__enter__()
+        return type(self)._resolve().__enter__()
 
     def __exit__(self, *exc_info: Any) -> Any:
-        return self._get_current_object().__exit__(*exc_info)
+        return type(self)._resolve().__exit__(*exc_info)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # isinstance(request, Request) works as with Werkzeug
         try:
-            return type(self._get_current_object())
+            return type(type(self)._resolve())
         except RuntimeError:
             return _ContextProxy
 
 
-current_app: Erlen = cast("Erlen", _ContextProxy(_cv_current_app, None, _no_app_msg))
-g: _AppCtxGlobals = cast("_AppCtxGlobals", _ContextProxy(_cv_app, "g", _no_app_msg))
-request: Request = cast("Request", _ContextProxy(_cv_request, "request", _no_req_msg))
-session: SessionMixin = cast("SessionMixin", _ContextProxy(_cv_request, "session", _no_req_msg))
-app_ctx: AppContext = cast("AppContext", _ContextProxy(_cv_app, None, _no_app_msg))
-request_ctx: RequestContext = cast("RequestContext", _ContextProxy(_cv_request, None, _no_req_msg))
+def _proxy(cv: ContextVar[Any], attr: str | None, message: str) -> Any:
+    """A proxy for ``cv``'s current object (or its attribute ``attr``); ``message`` is the
+    RuntimeError's when there is none."""
+    get = cv.get
+    own = _PROXY_OWN
+    object_getattribute = object.__getattribute__
+
+    def resolve() -> Any:
+        try:
+            ctx = get()
+        except LookupError:
+            raise RuntimeError(message) from None
+        return ctx if attr is None else getattr(ctx, attr)
+
+    if attr is None:
+
+        def __getattribute__(self: Any, name: str) -> Any:
+            if name in own:
+                return object_getattribute(self, name)
+            try:
+                ctx = get()
+            except LookupError:
+                raise RuntimeError(message) from None
+            return getattr(ctx, name)
+
+    else:
+
+        def __getattribute__(self: Any, name: str) -> Any:
+            if name in own:
+                return object_getattribute(self, name)
+            try:
+                ctx = get()
+            except LookupError:
+                raise RuntimeError(message) from None
+            return getattr(getattr(ctx, attr), name)
+
+    cls = type(
+        "_ContextProxy",
+        (_ContextProxy,),
+        {
+            "__slots__": (),
+            "__module__": __name__,
+            "_resolve": staticmethod(resolve),
+            "__getattribute__": __getattribute__,
+        },
+    )
+    return object.__new__(cls)
+
+
+current_app: Erlen = _proxy(_cv_current_app, None, _no_app_msg)
+g: _AppCtxGlobals = _proxy(_cv_app, "g", _no_app_msg)
+request: Request = _proxy(_cv_request, "request", _no_req_msg)
+session: SessionMixin = _proxy(_cv_request, "session", _no_req_msg)
+app_ctx: AppContext = _proxy(_cv_app, None, _no_app_msg)
+request_ctx: RequestContext = _proxy(_cv_request, None, _no_req_msg)
