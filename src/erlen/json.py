@@ -138,7 +138,7 @@ class DefaultJSONProvider(JSONProvider):
             body = cached[1](obj)
         else:
             body = self.dumps(obj, separators=(",", ":"))
-        return app.response_class(f"{body}\n", mimetype=self.mimetype)
+        return app.response_class._buffered(f"{body}\n", self.mimetype)  # type: ignore[return-value]
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

@@ -340,16 +340,7 @@ class RequestDispatch(Scaffold):
             ):
                 # what create_url_adapter + match would give (see Map._match_environ)
                 method = request.method
-                path = environ.get("PATH_INFO", "")
-                entries = matcher.direct_static.get(path)
-                if entries is not None:
-                    found: t.Any = None
-                    for methods, rule, defaults in entries:
-                        if methods is None or method in methods:
-                            found = rule, (dict(defaults) if defaults else {})
-                            break
-                else:
-                    found = url_map._match_environ(environ, "", method)
+                found: t.Any = matcher.match_direct(environ.get("PATH_INFO", ""), method)
                 if type(found) is tuple:
                     rule, view_args = request.url_rule, request.view_args = found
                     if method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False):
@@ -380,36 +371,43 @@ class RequestDispatch(Scaffold):
                         rv = _run_coroutine(rv)
                 except Exception as e:
                     rv = self.handle_user_exception(e)
-                # A str, or a (str, status, headers) whose status needs no header fix-up:
-                # what Response(...) and its WSGI call would send, without building the
-                # Response when nothing could see it.
-                rv_type = type(rv)
+                # Nothing sees the response (no after-request hook, session or signal): a
+                # Response is sent as it is, and a str or a (str, status, headers) whose
+                # status needs no header fix-up is sent as Response(...)'s WSGI call would
+                # send it, without building the Response.
                 header_list: list[tuple[str, str]] | None = None
-                if rv_type is str:
-                    status_line: str | None = "200 OK"
-                    headers = None
-                elif rv_type is tuple and len(rv) == 3 and type(rv[1]) is int:
-                    status_line = _DIRECT_STATUS_LINES.get(rv[1])
-                    headers = rv[2]
-                    if type(rv[0]) is not str:
-                        status_line = None
-                else:
-                    status_line = None
                 if (
-                    status_line is not None
-                    and self.response_class is Response
-                    and not ctx._after_request_functions
-                    and ctx._session is None
-                    and "HTTP_COOKIE" not in environ
-                    and not self.after_request_funcs
-                    and not _signals.request_finished.receivers
+                    ctx._after_request_functions
+                    or ctx._session is not None
+                    or "HTTP_COOKIE" in environ
+                    or self.after_request_funcs
+                    or _signals.request_finished.receivers
                 ):
-                    header_list = plain_header_list(headers, Response.default_mimetype)
-                    if header_list is not None:
-                        data = (rv if rv_type is str else rv[0]).encode()
-                        header_list.append(("Content-Length", str(len(data))))
-                if header_list is None:
                     response = self._finalize_plain(rv)
+                else:
+                    rv_type = type(rv)
+                    if rv_type is str:
+                        status_line: str | None = "200 OK"
+                        body: t.Any = rv
+                        headers = None
+                    elif rv_type is tuple and len(rv) == 3:
+                        body, status, headers = rv
+                        status_line = (
+                            _DIRECT_STATUS_LINES.get(status)
+                            if type(body) is str and type(status) is int
+                            else None
+                        )
+                    else:
+                        status_line = None
+                    if status_line is not None and self.response_class is Response:
+                        header_list = plain_header_list(headers, Response.default_mimetype)
+                    if header_list is not None:
+                        data = body.encode()
+                        header_list.append(("Content-Length", str(len(data))))
+                    elif isinstance(rv, _HTTPResponse):
+                        response = rv  # type: ignore[assignment]
+                    else:
+                        response = self._finalize_plain(rv)
             except Exception as e:
                 error = e
                 header_list = None

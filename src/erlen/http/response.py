@@ -243,9 +243,31 @@ class Response(ResponseHeaderProperties):
     #: False when a subclass overrides ``get_wsgi_headers``: ``__call__`` then always calls it.
     _plain_wsgi_headers: bool = True
 
+    #: False when a subclass overrides ``__init__``: ``_buffered`` then calls it.
+    _plain_init: bool = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._plain_wsgi_headers = cls.get_wsgi_headers is Response.get_wsgi_headers
+        cls._plain_init = cls.__init__ is Response.__init__
+
+    @classmethod
+    def _buffered(cls, body: str, mimetype: str) -> Response:
+        """``cls(body, mimetype=mimetype)`` for a framework-made body and mimetype (JSON
+        answers): the same response, without the checks ``__init__`` makes for a caller's."""
+        if not cls._plain_init:
+            return cls(body, mimetype=mimetype)
+        data = body.encode()
+        self = _new_object(cls)
+        self._status = "200 OK"
+        self._status_code = 200
+        hdrs = self.headers = _new_object(Headers)
+        hdrs._list = [
+            ("Content-Type", _CT_CACHE.get(mimetype) or get_content_type(mimetype)),
+            ("Content-Length", str(len(data))),
+        ]
+        self.response = [data]
+        return self
 
     def __init__(
         self,

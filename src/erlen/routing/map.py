@@ -256,6 +256,8 @@ class Map:
         if host is not None and not host.isascii():
             return None
         matcher = self._matcher or self._get_matcher()
+        if subdomain == "" and matcher.direct:
+            return matcher.match_direct(path, method)
         if not matcher.dynamic_domains:
             # Matcher.match's fast path (a static path: one dict lookup), inlined
             domain = matcher.static_domains.get(subdomain)

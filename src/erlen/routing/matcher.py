@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from erlen.exceptions import NotFound
+
 from .converters import ValidationError
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
 class Matcher:
     """Built once from the map's rules (and rebuilt when rules are added)."""
 
-    __slots__ = ("static_domains", "dynamic_domains", "direct", "direct_static")
+    __slots__ = ("static_domains", "dynamic_domains", "direct", "direct_static", "_direct_domain")
 
     def __init__(self, rules: list[Rule], direct: bool = False) -> None:
         self.static_domains: dict[str, _Domain] = {}
@@ -107,10 +109,10 @@ class Matcher:
         # Map._match_environ): the static paths of domain "" whose every rule is an exact,
         # non-websocket match with nothing to do after matching, so the first rule allowing
         # the request's method wins: path -> ((methods, rule, defaults), ...).
-        self.direct = direct
+        self.direct = direct = direct and not self.dynamic_domains
         self.direct_static: dict[str, tuple[tuple[Any, Rule, Any], ...]] = {}
-        domain = self.static_domains.get("")
-        if direct and domain is not None and not self.dynamic_domains:
+        self._direct_domain = domain = self.static_domains.get("") if direct else None
+        if domain is not None:
             for path, entries in domain.static.items():
                 if path.isascii() and all(
                     kind == EXACT and not ws and not rule._post_match
@@ -119,6 +121,35 @@ class Matcher:
                     self.direct_static[path] = tuple(
                         (methods, rule, defaults) for rule, _, methods, _, defaults in entries
                     )
+
+    def match_direct(self, path: str, method: str) -> tuple[Rule, dict[str, Any]] | NotFound | None:
+        """``Map._match_environ``'s answer for a ``direct`` matcher (domain ""):
+        ``(rule, view_args)``, a ``NotFound``, or None for "bind an adapter and match" (a
+        redirect, a 405, a non-ASCII path, ...), which gives the same answer the long way."""
+        entries = self.direct_static.get(path)
+        if entries is not None:
+            for methods, rule, defaults in entries:
+                if methods is None or method in methods:
+                    return rule, (dict(defaults) if defaults else {})
+            return None
+        domain = self._direct_domain
+        if domain is None or path in domain.static or not path.isascii():
+            return None
+        if domain.has_dynamic:
+            found = _match_tree(domain.root, path, method, False, None, None)
+            if found is not None:
+                rule, values, kind = found
+                if kind or rule._post_match:
+                    return None
+                return rule, values
+            # a miss: a 404 unless some rule matched the path for other methods (405) or for
+            # websockets; the walk again, collecting those, is cheaper than _match_slow's
+            # search plus its NoMatch exception
+            others: set[str] = set()
+            _match_tree(domain.root, path, method, False, None, others)
+            if others:
+                return None
+        return NotFound() if "//" not in path else None
 
     @staticmethod
     def _add(domain: _Domain, rule: Rule) -> None:
