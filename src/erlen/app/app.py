@@ -188,6 +188,9 @@ class Erlen(
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
+        # The class's flag, read per request from the instance (on Python 3.11 a class
+        # attribute read through an instance is an unspecialised, slower lookup).
+        self._direct_dispatch = self._plain_request_path
         # Cookie headers whose signed session was found not permanent (nothing to refresh).
         self._unrefreshed_cookies: dict[str, None] = {}
         from ..templating import _default_template_ctx_processor

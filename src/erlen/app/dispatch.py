@@ -88,6 +88,7 @@ class RequestDispatch(Scaffold):
         session_interface: SessionInterface
         teardown_appcontext_funcs: list[Callable[..., t.Any]]
         _got_first_request: bool
+        _direct_dispatch: bool
         _unrefreshed_cookies: dict[str, None]
 
         @property
@@ -313,7 +314,7 @@ class RequestDispatch(Scaffold):
         """The WSGI application; wrap this (not ``__call__``) with middleware."""
         ctx = RequestContext(self, environ)  # type: ignore[arg-type]
         if (
-            self._plain_request_path
+            self._direct_dispatch
             and not (
                 self.before_request_funcs
                 or self.url_value_preprocessors
@@ -338,105 +339,106 @@ class RequestDispatch(Scaffold):
                 and "HTTP_UPGRADE" not in environ
                 and environ.get("HTTP_HOST", "").isascii()
             ):
-                # what create_url_adapter + match would give (see Map._match_environ)
+                # what create_url_adapter + match would give (see Map._match_environ); the
+                # commonest case of match_direct, a static path with one rule, inlined
                 method = request.method
-                found: t.Any = matcher.match_direct(environ.get("PATH_INFO", ""), method)
+                path = environ.get("PATH_INFO", "")
+                entries = matcher.direct_static.get(path)
+                if entries is not None and len(entries) == 1:
+                    methods, rule, defaults = entries[0]
+                    found: t.Any = (
+                        (rule, dict(defaults) if defaults else {})
+                        if methods is None or method in methods
+                        else None
+                    )
+                else:
+                    found = matcher.match_direct(path, method)
                 if type(found) is tuple:
                     rule, view_args = request.url_rule, request.view_args = found
                     if method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False):
-                        return self._wsgi_direct(ctx, rule.endpoint, view_args, start_response)
+                        # The direct path (see the module docstring); push and pop as they do
+                        # here, the rest as _wsgi_general and full_dispatch_request do.
+                        tokens = ctx._cv_tokens
+                        tokens.append((_cv_request.set(ctx), None, None, True))
+                        error: BaseException | None = None
+                        try:
+                            try:
+                                self._got_first_request = True
+                                try:
+                                    rv = self.view_functions[rule.endpoint](**view_args)
+                                    if type(rv) is CoroutineType:
+                                        rv = _run_coroutine(rv)
+                                except Exception as e:
+                                    rv = self.handle_user_exception(e)
+                                # Nothing sees the response (no after-request hook, session or signal): a
+                                # Response is sent as it is, and a str or a (str, status, headers) whose
+                                # status needs no header fix-up is sent as Response(...)'s WSGI call would
+                                # send it, without building the Response.
+                                header_list: list[tuple[str, str]] | None = None
+                                if (
+                                    ctx._after_request_functions
+                                    or ctx._session is not None
+                                    or "HTTP_COOKIE" in environ
+                                    or self.after_request_funcs
+                                    or _signals.request_finished.receivers
+                                ):
+                                    response = self._finalize_plain(rv)
+                                else:
+                                    rv_type = type(rv)
+                                    if rv_type is str:
+                                        status_line: str | None = "200 OK"
+                                        body: t.Any = rv
+                                        headers = None
+                                    elif rv_type is tuple and len(rv) == 3:
+                                        body, status, headers = rv
+                                        status_line = (
+                                            _DIRECT_STATUS_LINES.get(status)
+                                            if type(body) is str and type(status) is int
+                                            else None
+                                        )
+                                    else:
+                                        status_line = None
+                                    if status_line is not None and self.response_class is Response:
+                                        header_list = plain_header_list(headers, Response.default_mimetype)
+                                    if header_list is not None:
+                                        data = body.encode()
+                                        header_list.append(("Content-Length", str(len(data))))
+                                    elif isinstance(rv, _HTTPResponse):
+                                        response = rv  # type: ignore[assignment]
+                                    else:
+                                        response = self._finalize_plain(rv)
+                            except Exception as e:
+                                error = e
+                                header_list = None
+                                response = self.handle_exception(e)
+                            except BaseException:
+                                error = sys.exc_info()[1]
+                                raise
+                            if header_list is not None:
+                                start_response(status_line, header_list)
+                                return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+                            return response(environ, start_response)
+                        finally:
+                            if (
+                                error is None
+                                and len(tokens) == 1
+                                and ctx._app_ctx is None
+                                and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
+                                and not any(_REQUEST_PATH_RECEIVERS)
+                                and request._plain_close
+                                and request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                                and _cv_request.get(None) is ctx
+                            ):
+                                _cv_request.reset(tokens.pop()[0])  # what pop does here
+                                if environ.get("erlen.request") is request:
+                                    del environ["erlen.request"]
+                            else:
+                                if error is not None and self.should_ignore_error(error):
+                                    error = None
+                                ctx.pop(error)
                 elif found is not None:
                     request.routing_exception = found
         return self._wsgi_general(ctx, environ, start_response)
-
-    def _wsgi_direct(
-        self,
-        ctx: RequestContext,
-        endpoint: str,
-        view_args: dict[str, t.Any],
-        start_response: t.Any,
-    ) -> t.Iterable[bytes]:
-        """``_wsgi_general`` for a matched request of a plain app (see the module docstring)."""
-        tokens = ctx._cv_tokens
-        tokens.append((_cv_request.set(ctx), None, None, True))  # what push does here
-        error: BaseException | None = None
-        request = ctx.request
-        environ = request.environ
-        try:
-            try:
-                self._got_first_request = True
-                try:
-                    rv = self.view_functions[endpoint](**view_args)
-                    if type(rv) is CoroutineType:
-                        rv = _run_coroutine(rv)
-                except Exception as e:
-                    rv = self.handle_user_exception(e)
-                # Nothing sees the response (no after-request hook, session or signal): a
-                # Response is sent as it is, and a str or a (str, status, headers) whose
-                # status needs no header fix-up is sent as Response(...)'s WSGI call would
-                # send it, without building the Response.
-                header_list: list[tuple[str, str]] | None = None
-                if (
-                    ctx._after_request_functions
-                    or ctx._session is not None
-                    or "HTTP_COOKIE" in environ
-                    or self.after_request_funcs
-                    or _signals.request_finished.receivers
-                ):
-                    response = self._finalize_plain(rv)
-                else:
-                    rv_type = type(rv)
-                    if rv_type is str:
-                        status_line: str | None = "200 OK"
-                        body: t.Any = rv
-                        headers = None
-                    elif rv_type is tuple and len(rv) == 3:
-                        body, status, headers = rv
-                        status_line = (
-                            _DIRECT_STATUS_LINES.get(status)
-                            if type(body) is str and type(status) is int
-                            else None
-                        )
-                    else:
-                        status_line = None
-                    if status_line is not None and self.response_class is Response:
-                        header_list = plain_header_list(headers, Response.default_mimetype)
-                    if header_list is not None:
-                        data = body.encode()
-                        header_list.append(("Content-Length", str(len(data))))
-                    elif isinstance(rv, _HTTPResponse):
-                        response = rv  # type: ignore[assignment]
-                    else:
-                        response = self._finalize_plain(rv)
-            except Exception as e:
-                error = e
-                header_list = None
-                response = self.handle_exception(e)
-            except BaseException:
-                error = sys.exc_info()[1]
-                raise
-            if header_list is not None:
-                start_response(status_line, header_list)
-                return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
-            return response(environ, start_response)
-        finally:
-            if (
-                error is None
-                and len(tokens) == 1
-                and ctx._app_ctx is None
-                and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
-                and not any(_REQUEST_PATH_RECEIVERS)
-                and request._plain_close
-                and request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
-                and _cv_request.get(None) is ctx
-            ):
-                _cv_request.reset(tokens.pop()[0])  # what pop does here
-                if environ.get("erlen.request") is request:
-                    del environ["erlen.request"]
-            else:
-                if error is not None and self.should_ignore_error(error):
-                    error = None
-                ctx.pop(error)
 
     def _wsgi_general(
         self, ctx: RequestContext, environ: dict[str, t.Any], start_response: t.Any

@@ -170,7 +170,9 @@ class Request:
     ) -> None:
         self.environ = environ
         self.shallow = shallow
-        self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
+        method = environ.get("REQUEST_METHOD", "GET")
+        # the server's string as it is when already upper-case (its hash may be cached)
+        self.method: str = method if method.isupper() else method.upper()
         if populate_request and not shallow:
             environ["erlen.request"] = self
 

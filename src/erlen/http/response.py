@@ -200,7 +200,7 @@ def plain_header_list(
                 if kind == 2:
                     return None
                 has_ct = True
-            if not value.isprintable() and ("\n" in value or "\r" in value or "\0" in value):
+            if "\n" in value or "\r" in value or "\0" in value:
                 raise ValueError("Header values must not contain CR, LF or NUL characters.")
         if has_ct:
             return None if mimetype is not None else lst
