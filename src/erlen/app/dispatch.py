@@ -344,9 +344,11 @@ class RequestDispatch(Scaffold):
                 method = request.method
                 path = environ.get("PATH_INFO", "")
                 entries = matcher.direct_static.get(path)
-                if entries is not None and len(entries) == 1:
+                if entries is None:
+                    found: t.Any = matcher.match_direct_dynamic(path, method)
+                elif len(entries) == 1:
                     methods, rule, defaults = entries[0]
-                    found: t.Any = (
+                    found = (
                         (rule, dict(defaults) if defaults else {})
                         if methods is None or method in methods
                         else None

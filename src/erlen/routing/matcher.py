@@ -132,6 +132,12 @@ class Matcher:
                 if methods is None or method in methods:
                     return rule, (dict(defaults) if defaults else {})
             return None
+        return self.match_direct_dynamic(path, method)
+
+    def match_direct_dynamic(
+        self, path: str, method: str
+    ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
+        """``match_direct`` for a path known not to be in ``direct_static``."""
         domain = self._direct_domain
         if domain is None or path in domain.static or not path.isascii():
             return None
