@@ -104,14 +104,29 @@ class JSONProvider:
 
 
 class DefaultJSONProvider(JSONProvider):
-    """Flask's defaults: sorted keys, ASCII output, compact unless debugging."""
+    """Flask's defaults: sorted keys, ASCII output, compact unless debugging.
+
+    Change a setting on the app's provider (``app.json.sort_keys = False``) or in a subclass.
+    ``response`` reads the settings once and again after any attribute of the provider is
+    set, not per call (a class attribute changed after the first response is not seen).
+    """
 
     default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
     ensure_ascii = True
     sort_keys = True
     compact: bool | None = None
     mimetype = "application/json"
-    _compact_encoder: tuple[tuple[t.Any, ...], t.Callable[[t.Any], str]] | None = None
+    #: (compact, reusable compact encoder or None, mimetype) for ``response``; None: stale
+    _plan: tuple[bool | None, t.Callable[[t.Any], str] | None, str] | None = None
+
+    def __init__(self, app: Erlen) -> None:
+        super().__init__(app)
+        self._plan = None  # an instance attribute: read per response
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_plan":
+            object.__setattr__(self, "_plan", None)
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         kwargs.setdefault("default", self.default)
@@ -122,23 +137,27 @@ class DefaultJSONProvider(JSONProvider):
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         return _json.loads(s, **kwargs)
 
+    def _make_plan(self) -> tuple[bool | None, t.Callable[[t.Any], str] | None, str]:
+        encode = None
+        if type(self).dumps is DefaultJSONProvider.dumps:
+            # json.dumps builds a JSONEncoder per call; reuse one for these settings
+            # (encoders keep no state between calls, so sharing one is thread-safe).
+            encode = _compact_dumps(self.default, self.ensure_ascii, self.sort_keys)
+        plan = self.compact, encode, self.mimetype
+        object.__setattr__(self, "_plan", plan)
+        return plan
+
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         obj = kwargs if kwargs and not args else self._prepare_response_obj(args, kwargs)
+        compact, encode, mimetype = self._plan or self._make_plan()
         app = self._app
-        compact = self.compact
         if (compact is None and app.debug) or compact is False:
             body = self.dumps(obj, indent=2)
-        elif type(self).dumps is DefaultJSONProvider.dumps:
-            # json.dumps builds a JSONEncoder per call; reuse one for the current settings
-            # (encoders keep no state between calls, so sharing one is thread-safe).
-            key = (self.default, self.ensure_ascii, self.sort_keys)
-            cached = self._compact_encoder
-            if cached is None or cached[0] != key:
-                cached = self._compact_encoder = (key, _compact_dumps(*key))
-            body = cached[1](obj)
+        elif encode is not None:
+            body = encode(obj)
         else:
             body = self.dumps(obj, separators=(",", ":"))
-        return app.response_class._buffered(f"{body}\n", self.mimetype)  # type: ignore[return-value]
+        return app.response_class._buffered(f"{body}\n", mimetype)  # type: ignore[return-value]
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:
