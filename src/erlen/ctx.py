@@ -48,6 +48,14 @@ def _unlink_environ(request: Request) -> None:
     environ = request.environ
     if environ.get("erlen.request") is request:
         del environ["erlen.request"]
+    # A raised routing error's traceback (and its context's) holds frames that hold the
+    # request: dropped here, the request is freed without the garbage collector.
+    exc: BaseException | None = request.routing_exception
+    for _ in range(8):
+        if exc is None:
+            break
+        exc.__traceback__ = None
+        exc = exc.__context__
 
 
 class _AppCtxGlobals:

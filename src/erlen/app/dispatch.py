@@ -161,6 +161,10 @@ class RequestDispatch(Scaffold):
                     rv = self.dispatch_request()
         except Exception as e:
             rv = self.handle_user_exception(e)
+            if rv is e:
+                # an HTTP exception answered as it is: nothing needs its traceback, which
+                # holds this frame (a cycle the garbage collector would have to free)
+                e.__traceback__ = None
         if self._plain_dispatch:
             return self._finalize_plain(rv)
         return self.finalize_request(rv)
@@ -372,6 +376,8 @@ class RequestDispatch(Scaffold):
                                         rv = _run_coroutine(rv)
                                 except Exception as e:
                                     rv = self.handle_user_exception(e)
+                                    if rv is e:  # see full_dispatch_request
+                                        e.__traceback__ = None
                                 # Nothing sees the response (no after-request hook, session or signal): a
                                 # Response is sent as it is, and a str or a (str, status, headers) whose
                                 # status needs no header fix-up is sent as Response(...)'s WSGI call would
@@ -438,6 +444,8 @@ class RequestDispatch(Scaffold):
                                 if error is not None and self.should_ignore_error(error):
                                     error = None
                                 ctx.pop(error)
+                            # an exception's traceback holds this frame: no cycle left
+                            error = rv = None
                 elif found is not None:
                     request.routing_exception = found
         return self._wsgi_general(ctx, environ, start_response)
@@ -465,6 +473,7 @@ class RequestDispatch(Scaffold):
                 if error is not None and self.should_ignore_error(error):
                     error = None
                 ctx.pop(error)
+            error = None  # its traceback holds this frame: no cycle left behind
 
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
