@@ -498,3 +498,18 @@ def test_no_direct_path_when_context_is_preserved() -> None:
         assert request.path == "/str"
     assert calls == ["/str"]
     assert sys.exc_info() == (None, None, None)
+
+
+def test_overridden_request_close_is_called_on_direct_requests() -> None:
+    closed: list[str] = []
+
+    class MyRequest(erlen.Request):
+        def close(self) -> None:
+            closed.append(self.path)
+            super().close()
+
+    app = Erlen(__name__)
+    app.request_class = MyRequest
+    app.add_url_rule("/", "index", lambda: "ok")
+    assert _call(app, _environ("GET", "/"))[2] == b"ok"
+    assert closed == ["/"]

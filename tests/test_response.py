@@ -501,3 +501,33 @@ def test_parse_cache_control_header_matches_werkzeug(value):
     for attr in ("max_age", "s_maxage", "public", "no_store", "must_revalidate", "private"):
         assert getattr(ours, attr) == getattr(theirs, attr), attr
     assert parse_cache_control_header(value).max_age == wparse(value).max_age
+
+
+def test_subclass_overriding_get_wsgi_headers_is_used_by_the_wsgi_call() -> None:
+    class Tagged(Response):
+        def get_wsgi_headers(self, environ: Any = None) -> list[tuple[str, str]]:
+            return [*super().get_wsgi_headers(environ), ("X-Tagged", "1")]
+
+    got: list[Any] = []
+    body = b"".join(Tagged("hi")({"REQUEST_METHOD": "GET"}, lambda s, h: got.append((s, h))))
+    assert body == b"hi"
+    status, headers = got[0]
+    assert status == "200 OK"
+    assert ("X-Tagged", "1") in headers and ("Content-Length", "2") in headers
+
+
+def test_call_on_close_runs_for_a_buffered_200() -> None:
+    calls: list[str] = []
+    response = Response("hi")
+    response.call_on_close(lambda: calls.append("closed"))
+    it = response({"REQUEST_METHOD": "GET"}, lambda s, h: None)
+    assert b"".join(it) == b"hi" and calls == []
+    it.close()  # type: ignore[attr-defined]
+    assert calls == ["closed"]
+
+
+def test_head_of_a_buffered_200_sends_headers_without_body() -> None:
+    got: list[Any] = []
+    it = Response("hello")({"REQUEST_METHOD": "HEAD"}, lambda s, h: got.append(h))
+    assert b"".join(it) == b""
+    assert ("Content-Length", "5") in got[0]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
 from .globals import _cv_app_pushed, _cv_current_app, _cv_request
-from .http.request import CLOSE_ATTRS
+from .http.request import close_needed
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -335,9 +335,7 @@ class RequestContext:
                         exc = sys.exc_info()[1]
                     app.do_teardown_request(exc)
                 request = self.request
-                if not request._plain_close or not request.__dict__.keys().isdisjoint(
-                    CLOSE_ATTRS
-                ):
+                if close_needed(request):
                     request.close()
         finally:
             ctx = _cv_request.get()

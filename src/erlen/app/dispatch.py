@@ -434,7 +434,10 @@ class RequestDispatch(Scaffold):
                                 and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
                                 and not any(_REQUEST_PATH_RECEIVERS)
                                 and request._plain_close
-                                and request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                                and (
+                                    "CONTENT_TYPE" not in environ
+                                    or request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                                )  # not close_needed(request), inlined
                                 and _cv_request.get(None) is ctx
                             ):
                                 _cv_request.reset(tokens.pop()[0])  # what pop does here

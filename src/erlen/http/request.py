@@ -128,6 +128,19 @@ def _host_is_valid(host: str, trusted_hosts: Collection[str] | None) -> bool:
 CLOSE_ATTRS = ("_form_data", "files")
 
 
+def close_needed(request: Request) -> bool:
+    """Whether the end of ``request``'s context must call its ``close``: always for a class
+    that overrides it; else only when a body with a content type was parsed into files.
+
+    The ``CONTENT_TYPE`` test comes first: reading the instance ``__dict__`` makes Python
+    build it, which costs more than the rest of a small request's bookkeeping.
+    """
+    return not request._plain_close or (
+        "CONTENT_TYPE" in request.environ
+        and not request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+    )
+
+
 class Request:
     """An incoming HTTP request, parsed lazily from a WSGI environ.
 
@@ -157,8 +170,8 @@ class Request:
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
     #: False when a subclass overrides ``close``. While true, ``close`` has work only if one of
-    #: ``CLOSE_ATTRS`` is in the instance's ``__dict__`` (the request context checks that
-    #: instead of calling it on every request).
+    #: ``CLOSE_ATTRS`` is in the instance's ``__dict__`` (the request context checks that,
+    #: see ``close_needed``, instead of calling it on every request).
     _plain_close: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

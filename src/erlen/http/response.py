@@ -240,16 +240,18 @@ class Response(ResponseHeaderProperties):
 
     headers: Headers
     response: Any
-    #: False when a subclass overrides ``get_wsgi_headers``: ``__call__`` then always calls it.
-    _plain_wsgi_headers: bool = True
 
     #: False when a subclass overrides ``__init__``: ``_buffered`` then calls it.
     _plain_init: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_wsgi_headers = cls.get_wsgi_headers is Response.get_wsgi_headers
         cls._plain_init = cls.__init__ is Response.__init__
+        if cls.get_wsgi_headers is not Response.get_wsgi_headers and cls.__call__ is (
+            Response.__call__
+        ):
+            # __call__'s shortcut would skip the override
+            cls.__call__ = Response._call_general  # type: ignore[method-assign]
 
     @classmethod
     def _buffered(cls, body: str, mimetype: str) -> Response:
@@ -267,6 +269,7 @@ class Response(ResponseHeaderProperties):
             ("Content-Length", str(len(data))),
         ]
         self.response = [data]
+        self._on_close = None
         return self
 
     def __init__(
@@ -302,6 +305,7 @@ class Response(ResponseHeaderProperties):
                 hdrs._list = lst
                 self.headers = hdrs
                 self.response = [data]
+                self._on_close = None
                 if direct_passthrough:
                     self.direct_passthrough = True
                 return
@@ -327,6 +331,7 @@ class Response(ResponseHeaderProperties):
             self.set_data(response)
         else:
             self.response = response
+        self._on_close = None
         if direct_passthrough:
             self.direct_passthrough = True
 
@@ -667,16 +672,33 @@ class Response(ResponseHeaderProperties):
         self, environ: Mapping[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """Run as a WSGI application."""
-        code = self._status_code
+        resp = self.response
         hdrs = self.headers
-        if code == 200 and self._plain_wsgi_headers and type(hdrs) is Headers:
-            # get_wsgi_headers' commonest case, inlined: a 200 whose Content-Length is set
-            # (setting a str or bytes body appends it last); anything else takes the call
+        if (
+            self._status_code == 200
+            and type(resp) is list
+            and type(hdrs) is Headers
+            and self._on_close is None
+        ):
+            # The commonest case: a buffered 200 whose Content-Length is set (setting a str
+            # or bytes body appends it last). What _call_general does for it, without the
+            # calls. (A subclass overriding get_wsgi_headers gets _call_general as __call__.)
             headers = hdrs._list
-            if not headers or headers[-1][0] != "Content-Length":
-                headers = self.get_wsgi_headers(environ)
-        else:
-            headers = self.get_wsgi_headers(environ)
+            if (
+                headers
+                and headers[-1][0] == "Content-Length"
+                and len(resp) == 1
+                and type(resp[0]) is bytes
+            ):
+                start_response(self._status, headers)
+                return () if environ.get("REQUEST_METHOD") == "HEAD" else resp
+        return self._call_general(environ, start_response)
+
+    def _call_general(
+        self, environ: Mapping[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        code = self._status_code
+        headers = self.get_wsgi_headers(environ)
         start_response(self._status, headers)
         resp = self.response
         if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
