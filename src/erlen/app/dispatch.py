@@ -37,20 +37,10 @@ if t.TYPE_CHECKING:
     from ..sessions import SessionInterface
     from ..wrappers import Request
 
-# The receivers of every signal sent on the request path (blinker mutates these dicts in
-# place, never replaces them): when all are empty the direct path may skip the sends.
 # Statuses whose responses are sent with their headers as built (no Content-Length fix-up)
 _DIRECT_STATUS_LINES = {
     code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
 }
-_REQUEST_PATH_RECEIVERS = (
-    _signals.request_started.receivers,
-    _signals.request_finished.receivers,
-    _signals.request_tearing_down.receivers,
-    _signals.appcontext_pushed.receivers,
-    _signals.appcontext_tearing_down.receivers,
-    _signals.appcontext_popped.receivers,
-)
 
 
 def _run_coroutine(coro: t.Any) -> t.Any:
@@ -325,7 +315,7 @@ class RequestDispatch(Scaffold):
                 or self.after_request_funcs
                 or self.teardown_request_funcs
                 or self.teardown_appcontext_funcs
-                or any(_REQUEST_PATH_RECEIVERS)
+                or (_signals.request_path_listened and _signals.request_path_has_receivers())
             )
             and _cv_request.get(None) is None
             and _cv_app_pushed.get(None) is None
@@ -432,7 +422,10 @@ class RequestDispatch(Scaffold):
                                 and len(tokens) == 1
                                 and ctx._app_ctx is None
                                 and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
-                                and not any(_REQUEST_PATH_RECEIVERS)
+                                and not (
+                                    _signals.request_path_listened
+                                    and _signals.request_path_has_receivers()
+                                )
                                 and request._plain_close
                                 and (
                                     "CONTENT_TYPE" not in environ
