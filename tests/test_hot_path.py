@@ -320,6 +320,12 @@ def test_head_and_204_bodies() -> None:
         "back=a%5Cx41\\x41&plus=%2B+",
         "e=&f&=g",
         "u=caf%C3%A9&raw=%00z",
+        "a=%2500&a=+&a=%2b&b=%41%42",
+        "%C3%BC=%C3%BC&&x=y=z&+=+",
+        "nul=%00&after=%41",
+        "one=%41",
+        "plain=a&other=b",
+        "t=a\x00b&u=%41",
     ],
 )
 def test_query_decoding_matches_stdlib(qs: str) -> None:
@@ -336,6 +342,10 @@ def test_query_decoding_matches_stdlib(qs: str) -> None:
         ("a=%2", "'%2'"),
         ("a=b%", "'%'"),
         ("a=%ff", "not valid UTF-8"),
+        ("a%=1&b=%41", "'%'"),
+        ("x=%C3&y=%A9", "not valid UTF-8"),
+        ("ok=%41&bad=%4", "'%4'"),
+        ("k=v&bad=%x1+", "'%x1'"),
     ],
 )
 def test_query_decoding_errors(qs: str, message: str) -> None:
