@@ -20,6 +20,15 @@ from erlen import Erlen, Response, abort, after_this_request, g, jsonify, reques
 from erlen import signals as erlen_signals
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_signal_receivers() -> None:
+    """Receivers other tests connected weakly may wait for the garbage collector; whether a
+    request takes the direct path depends on there being none."""
+    gc.collect()
+    receivers = [s.receivers for s in erlen_signals._REQUEST_PATH_SIGNALS if s.receivers]
+    assert not erlen_signals.request_path_has_receivers(), f"receivers left: {receivers}"
+
+
 def _environ(method: str, path: str, query: str = "", body: bytes = b"", **extra: Any) -> dict:
     env: dict[str, Any] = {
         "REQUEST_METHOD": method,
