@@ -148,58 +148,29 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
         except UnicodeDecodeError:
             raise BadRequest("URL-encoded data is not valid UTF-8.") from None
     result: dict[str, list[str]] = {}
-    if ("%" in qs or "+" in qs) and "\0" not in qs and "%00" not in qs:
-        # Every key and value percent-decoded in one C call: joined by NUL (which neither
-        # the input nor its escapes contain), decoded, split again. Forms escape most
-        # values, and one call per value was most of their cost. Any error: the loop below
-        # redoes the work part by part and raises its precise BadRequest.
-        flat: list[str] = []
-        for part in qs.split("&"):
-            if part:
-                key, _, value = part.partition("=")
-                flat.append(key)
-                flat.append(value)
-        try:
-            decoded = (
-                _escape_decode(
-                    "\0".join(flat)
-                    .replace("+", " ")
-                    .replace("\\", "\\\\")
-                    .replace("%", "\\x")
-                    .encode()
-                )[0]
-                .decode()
-                .split("\0")
-            )
-        except ValueError:  # incl. UnicodeDecodeError
-            pass
-        else:
-            for i in range(0, len(decoded), 2):
-                key = decoded[i]
+    plain = "%" not in qs and "+" not in qs  # nothing to decode (most query strings)
+    if not plain:
+        flat = _decode_joined(qs)
+        if flat is not None:
+            for i in range(0, len(flat), 2):
+                key = flat[i]
                 lst = result.get(key)
                 if lst is None:
-                    result[key] = [decoded[i + 1]]
+                    result[key] = [flat[i + 1]]
                 else:
-                    lst.append(decoded[i + 1])
+                    lst.append(flat[i + 1])
             rv = _new_imd(ImmutableMultiDict)
             dict.update(rv, result)
             return rv
     decode = _decode_component
-    escape_decode = _escape_decode
     for part in qs.split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        if "+" in key or "%" in key:
-            key = decode(key)
-        if value and ("+" in value or "%" in value):
-            # _decode_component's fast path, inlined (the loop's commonest call); on any
-            # error the function itself redoes the work and raises the precise BadRequest
-            try:
-                value = escape_decode(
-                    value.replace("+", " ").replace("\\", "\\\\").replace("%", "\\x").encode()
-                )[0].decode()
-            except ValueError:  # incl. UnicodeDecodeError
+        if not plain:
+            if "+" in key or "%" in key:
+                key = decode(key)
+            if "+" in value or "%" in value:
                 value = decode(value)
         lst = result.get(key)
         if lst is None:
@@ -209,6 +180,32 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
     rv = _new_imd(ImmutableMultiDict)  # ImmutableMultiDict._from_lists(result), inlined
     dict.update(rv, result)
     return rv
+
+
+def _decode_joined(qs: str) -> list[str] | None:
+    """Keys and values of ``qs``, alternating, percent- and plus-decoded in one C call:
+    joined by NUL (which neither the input nor its escapes may contain), decoded, split
+    again. Forms escape most values, and one call per value was most of their cost. None
+    when that cannot work (a NUL, a malformed escape, invalid UTF-8): the caller then decodes
+    part by part and raises the precise BadRequest."""
+    if "\0" in qs or "%00" in qs:
+        return None
+    flat: list[str] = []
+    for part in qs.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            flat.append(key)
+            flat.append(value)
+    try:
+        return (
+            _escape_decode(
+                "\0".join(flat).replace("+", " ").replace("\\", "\\\\").replace("%", "\\x").encode()
+            )[0]
+            .decode()
+            .split("\0")
+        )
+    except ValueError:  # incl. UnicodeDecodeError
+        return None
 
 
 def parse_accept_header(value: str | None, cls: type[A] | None = None) -> A:
