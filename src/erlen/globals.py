@@ -178,27 +178,14 @@ def _proxy(cv: ContextVar[Any], attr: str | None, message: str) -> Any:
             raise RuntimeError(message) from None
         return ctx if attr is None else getattr(ctx, attr)
 
-    if attr is None:
-
-        def __getattribute__(self: Any, name: str) -> Any:
-            if name in own:
-                return object_getattribute(self, name)
-            try:
-                ctx = get()
-            except LookupError:
-                raise RuntimeError(message) from None
-            return getattr(ctx, name)
-
-    else:
-
-        def __getattribute__(self: Any, name: str) -> Any:
-            if name in own:
-                return object_getattribute(self, name)
-            try:
-                ctx = get()
-            except LookupError:
-                raise RuntimeError(message) from None
-            return getattr(getattr(ctx, attr), name)
+    def __getattribute__(self: Any, name: str) -> Any:
+        if name in own:
+            return object_getattribute(self, name)
+        try:
+            ctx = get()
+        except LookupError:
+            raise RuntimeError(message) from None
+        return getattr(ctx if attr is None else getattr(ctx, attr), name)
 
     cls = type(
         "_ContextProxy",

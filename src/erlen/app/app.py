@@ -86,30 +86,28 @@ class Erlen(
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_url_adapter = cls.create_url_adapter is Erlen.create_url_adapter
-        cls._plain_app_context = cls.app_context is Erlen.app_context
-        cls._plain_dispatch = all(
-            getattr(cls, name) is getattr(Erlen, name)
-            for name in (
-                "dispatch_request",
-                "finalize_request",
-                "make_response",
-                "process_response",
-                "preprocess_request",
-            )
+
+        def plain(*names: str) -> bool:
+            return all(getattr(cls, name) is getattr(Erlen, name) for name in names)
+
+        cls._plain_url_adapter = plain("create_url_adapter")
+        cls._plain_app_context = plain("app_context")
+        cls._plain_dispatch = plain(
+            "dispatch_request",
+            "finalize_request",
+            "make_response",
+            "process_response",
+            "preprocess_request",
         )
         cls._plain_request_path = (
             cls._plain_dispatch
             and cls._plain_url_adapter
             and cls._plain_app_context
-            and all(
-                getattr(cls, name) is getattr(Erlen, name)
-                for name in (
-                    "full_dispatch_request",
-                    "request_context",
-                    "do_teardown_request",
-                    "do_teardown_appcontext",
-                )
+            and plain(
+                "full_dispatch_request",
+                "request_context",
+                "do_teardown_request",
+                "do_teardown_appcontext",
             )
         )
 

@@ -12,7 +12,7 @@ from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
 
 from .converters import DEFAULT_CONVERTERS, BaseConverter
 from .exceptions import BuildError, RequestRedirect, WebsocketMismatch
-from .matcher import SLASH_MISSING, Matcher, NoMatch, _match_tree
+from .matcher import SLASH_MISSING, Matcher, NoMatch, match_dynamic
 from .rules import Rule, RuleFactory, _encode_query
 
 __all__ = ["Map", "MapAdapter"]
@@ -270,21 +270,7 @@ class Map:
                                 return None
                             return rule, (dict(defaults) if defaults else {})
                 else:
-                    if domain.has_dynamic:
-                        found = _match_tree(domain.root, path, method, False, None, None)
-                        if found is not None:
-                            rule, values, kind = found
-                            if kind or rule._post_match:
-                                return None
-                            return rule, values
-                        # a miss: a 404 unless some rule matched the path for other methods
-                        # (405) or for websockets; the walk again, collecting those, is
-                        # cheaper than _match_slow's search plus its NoMatch exception
-                        others: set[str] = set()
-                        _match_tree(domain.root, path, method, False, None, others)
-                        if others:
-                            return None
-                    return NotFound() if "//" not in path else None
+                    return match_dynamic(domain, path, method)
         try:
             # what Matcher.match does after its fast path fails
             rule, values, kind = matcher._match_slow(subdomain, path, method, False)

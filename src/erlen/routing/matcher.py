@@ -141,21 +141,7 @@ class Matcher:
         domain = self._direct_domain
         if domain is None or path in domain.static or not path.isascii():
             return None
-        if domain.has_dynamic:
-            found = _match_tree(domain.root, path, method, False, None, None)
-            if found is not None:
-                rule, values, kind = found
-                if kind or rule._post_match:
-                    return None
-                return rule, values
-            # a miss: a 404 unless some rule matched the path for other methods (405) or for
-            # websockets; the walk again, collecting those, is cheaper than _match_slow's
-            # search plus its NoMatch exception
-            others: set[str] = set()
-            _match_tree(domain.root, path, method, False, None, others)
-            if others:
-                return None
-        return NotFound() if "//" not in path else None
+        return match_dynamic(domain, path, method)
 
     @staticmethod
     def _add(domain: _Domain, rule: Rule) -> None:
@@ -251,6 +237,28 @@ def _sort_tree(node: _Node, order: dict[int, int]) -> None:
     node.rules.sort(key=lambda e: (e[-1]._sort_key, order[id(e[-1])]))
     for child in node.children.values():
         _sort_tree(child, order)
+
+
+def match_dynamic(
+    domain: _Domain, path: str, method: str
+) -> tuple[Rule, dict[str, Any]] | NotFound | None:
+    """``Map._match_environ``'s answer for an ASCII ``path`` that is not one of ``domain``'s
+    static paths: ``(rule, view_args)``, a ``NotFound``, or None for "bind an adapter"."""
+    if domain.has_dynamic:
+        found = _match_tree(domain.root, path, method, False, None, None)
+        if found is not None:
+            rule, values, kind = found
+            if kind or rule._post_match:
+                return None
+            return rule, values
+        # a miss: a 404 unless some rule matched the path for other methods (405) or for
+        # websockets; the walk again, collecting those, is cheaper than _match_slow's
+        # search plus its NoMatch exception
+        others: set[str] = set()
+        _match_tree(domain.root, path, method, False, None, others)
+        if others:
+            return None
+    return NotFound() if "//" not in path else None
 
 
 def _match_tree(
