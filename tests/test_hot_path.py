@@ -440,3 +440,67 @@ def test_compact_dumps_reuse_is_safe_after_errors_nesting_and_threads() -> None:
     for th in threads:
         th.join()
     assert errors == []
+
+
+# -- routing: one-segment <int>/<string> tails matched without the regex ----------------
+
+_TAIL_SEGMENTS = [
+    "42", "0", "007", "\u0664\u0662", "\uff14\uff12", "\u00b2", "1_000", "+1", "-1", " 1",
+    "1 ", "12a", "1" * 5000, "abc", "a b", "\u00e9", "a\nb", "a%2Fb",
+]
+
+
+def _tail_map(disable_tails: bool) -> Map:
+    url_map = Map(
+        [
+            Rule("/u/<int:id>", endpoint="int"),
+            Rule("/s/<name>", endpoint="str"),
+            Rule("/both/<int:id>", endpoint="both_int"),
+            Rule("/both/<name>", endpoint="both_str"),
+        ]
+    )
+    if disable_tails:
+        for rule in url_map.iter_rules():
+            rule._tail = None
+        url_map.update()
+    return url_map
+
+
+@pytest.mark.parametrize("segment", _TAIL_SEGMENTS)
+@pytest.mark.parametrize("prefix", ["/u/", "/s/", "/both/"])
+def test_tail_matching_agrees_with_the_regex(prefix: str, segment: str) -> None:
+    def answer(url_map: Map) -> Any:
+        try:
+            return url_map.bind("localhost").match(prefix + segment)
+        except HTTPException as e:
+            return type(e)
+
+    assert answer(_tail_map(False)) == answer(_tail_map(True))
+
+
+def test_tails_only_for_plain_int_and_string_segments() -> None:
+    url_map = Map(
+        [
+            Rule("/a/<int:x>", endpoint="a"),
+            Rule("/b/<x>", endpoint="b"),
+            Rule("/c/<int(signed=True):x>", endpoint="c"),
+            Rule("/d/<int(min=1):x>", endpoint="d"),
+            Rule("/e/<string(length=2):x>", endpoint="e"),
+            Rule("/f/<int:x>/", endpoint="f"),
+            Rule("/g/<int:x>", endpoint="g", strict_slashes=False),
+            Rule("/h/<int:x>.json", endpoint="h"),
+            Rule("/i/<float:x>", endpoint="i"),
+        ]
+    )
+    tails = {rule.endpoint: rule._tail for rule in url_map.iter_rules()}
+    assert tails == {
+        "a": ("x", True),
+        "b": ("x", False),
+        "c": None,
+        "d": None,
+        "e": None,
+        "f": None,
+        "g": None,
+        "h": None,
+        "i": None,
+    }

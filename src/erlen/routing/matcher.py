@@ -43,7 +43,8 @@ class _Node:
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        # (regex_fullmatch, slash_mode, slash_group, variables, methods, websocket, defaults, rule)
+        # (regex_fullmatch, slash_mode, slash_group, variables, methods, websocket, defaults,
+        #  rule, tail)
         self.rules: list[Any] = []
 
 
@@ -170,6 +171,7 @@ class Matcher:
                 rule.websocket,
                 rule.defaults or None,
                 rule,
+                rule._tail,
             )
         )
         domain.has_dynamic = True
@@ -234,7 +236,7 @@ class Matcher:
 
 
 def _sort_tree(node: _Node, order: dict[int, int]) -> None:
-    node.rules.sort(key=lambda e: (e[-1]._sort_key, order[id(e[-1])]))
+    node.rules.sort(key=lambda e: (e[7]._sort_key, order[id(e[7])]))
     for child in node.children.values():
         _sort_tree(child, order)
 
@@ -293,33 +295,54 @@ def _match_tree(
                 break
         chain.reverse()
     for node, offset in chain:
-        for regex, slash, slash_group, variables, methods, ws, defaults, rule in node.rules:
-            m = regex(path, offset)
-            if m is None:
-                continue
-            kind = SLASH_MISSING if slash == 1 and not m.group(slash_group) else EXACT
-            values = dict(base) if base else {}
-            for name, group, to_python in variables:
-                value = m.group(group)
-                if to_python is not None:
+        for regex, slash, slash_group, variables, methods, ws, defaults, rule, tail in node.rules:
+            if tail is not None:
+                # The rest of the path is the rule's one <int> or <string> segment: the
+                # regex's and converter's answer without the regex engine (Rule._tail).
+                value: Any = path[offset:]
+                name, numeric = tail
+                if numeric:
+                    if not value.isdecimal():
+                        continue
                     try:
-                        value = to_python(value)
-                    except ValueError as exc:
-                        # ValidationError means "no match"; so does int/float's own
-                        # ValueError when they are used directly (see _plain_to_python)
-                        if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
-                            break
-                        raise
+                        value = int(value)
+                    except ValueError:  # more digits than int() accepts: no match, as below
+                        continue
+                elif not value or "/" in value:
+                    continue
+                kind = EXACT
+                values = dict(base) if base else {}
                 values[name] = value
             else:
-                if (methods is not None and method not in methods) or ws is not websocket:
-                    if have_match_for is not None and kind == EXACT:
-                        if ws is not websocket:
-                            have_match_for.add("")
-                        elif methods is not None:
-                            have_match_for.update(methods)
+                m = regex(path, offset)
+                if m is None:
                     continue
-                if defaults:
-                    values.update(defaults)
-                return rule, values, kind
+                kind = SLASH_MISSING if slash == 1 and not m.group(slash_group) else EXACT
+                values = dict(base) if base else {}
+                converted = True
+                for name, group, to_python in variables:
+                    value = m.group(group)
+                    if to_python is not None:
+                        try:
+                            value = to_python(value)
+                        except ValueError as exc:
+                            # ValidationError means "no match"; so does int/float's own
+                            # ValueError when they are used directly (see _plain_to_python)
+                            if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
+                                converted = False
+                                break
+                            raise
+                    values[name] = value
+                if not converted:
+                    continue
+            if (methods is not None and method not in methods) or ws is not websocket:
+                if have_match_for is not None and kind == EXACT:
+                    if ws is not websocket:
+                        have_match_for.add("")
+                    elif methods is not None:
+                        have_match_for.update(methods)
+                continue
+            if defaults:
+                values.update(defaults)
+            return rule, values, kind
     return None

@@ -301,6 +301,7 @@ class Rule(RuleFactory):
         self._slash = 1 if branch else (0 if self.strict_slashes else 2)
         self._regex: Any = None
         self._vars: list[tuple[str, int, Any]] = []
+        self._tail: tuple[str, bool] | None = None
         key: list[tuple[Any, ...]] = []
         for i, seg in enumerate(rest):
             convs = [p[1] for p in seg if not isinstance(p, str)]
@@ -332,6 +333,16 @@ class Rule(RuleFactory):
         self._slash_group = compiled.groups
         self._regex = compiled.fullmatch
         self._vars = variables
+        if len(flat) == 1 and not self._slash:
+            # After its static prefix, the rule is one plain <int> or default <string>
+            # segment: the matcher decides with str methods what the regex would
+            # (``\d+`` is str.isdecimal, ``[^/]{1,}`` a non-empty piece without '/').
+            name, group, to_python = variables[0]
+            conv_regex = flat[0][1].regex  # type: ignore[union-attr]
+            if conv_regex == r"\d+" and to_python is int:
+                self._tail = (name, True)
+            elif conv_regex == "[^/]{1,}" and to_python is None:
+                self._tail = (name, False)
 
     # -- building -------------------------------------------------------------------------
     def provides_defaults_for(self, rule: Rule) -> bool:
