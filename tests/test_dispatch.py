@@ -270,7 +270,7 @@ def _spy_general(app: Erlen) -> list[str]:
 def test_plain_requests_take_the_direct_path() -> None:
     app = _make_app(general=False)
     calls = _spy_general(app)
-    for path in ("/str", "/tuple", "/json/3", "/response", "/session", "/g", "/boom"):
+    for path in ("/str", "/tuple", "/json/3", "/response", "/session", "/g", "/boom", "/nope"):
         _call(app, _environ("GET", path))
     assert calls == []
     # these need an adapter or a redirect: the general path answers them
@@ -525,3 +525,45 @@ def test_overridden_request_close_is_called_on_direct_requests() -> None:
     app.add_url_rule("/", "index", lambda: "ok")
     assert _call(app, _environ("GET", "/"))[2] == b"ok"
     assert closed == ["/"]
+
+
+def _not_found_app(general: bool, variant: str) -> Erlen:
+    app = Erlen(__name__)
+    if general:
+        app.before_request(lambda: None)
+    app.add_url_rule("/", "index", lambda: "ok")
+    if variant == "handler":
+        app.register_error_handler(404, lambda e: (f"custom {e.code}", 404, {"X-H": "1"}))
+    elif variant == "http-handler":
+        app.register_error_handler(
+            erlen.exceptions.HTTPException, lambda e: (f"any {e.code} {request.path}", e.code)
+        )
+    elif variant == "raising-handler":
+
+        def handler(e: Exception) -> Any:
+            raise RuntimeError("handler failed")
+
+        app.register_error_handler(404, handler)
+    elif variant == "trap":
+        app.config["TRAP_HTTP_EXCEPTIONS"] = True
+    elif variant == "inspects":
+        app.register_error_handler(
+            404, lambda e: f"{request.routing_exception is e} {request.url_rule}"
+        )
+    return app
+
+
+@pytest.mark.parametrize(
+    "variant", ["plain", "handler", "http-handler", "raising-handler", "trap", "inspects"]
+)
+@pytest.mark.parametrize("path", ["/nope", "/a/b/c", "/%C3%A9"])
+def test_404s_answer_as_the_general_path(variant: str, path: str) -> None:
+    got = _call(_not_found_app(False, variant), _environ("GET", path))
+    want = _call(_not_found_app(True, variant), _environ("GET", path))
+    assert got == want
+    if variant == "inspects":
+        assert got[2] == b"True None"  # the handler saw the routing error on the request
+    elif variant in ("raising-handler", "trap"):
+        assert got[0] == "500 INTERNAL SERVER ERROR"
+    else:
+        assert got[0] == "404 NOT FOUND"

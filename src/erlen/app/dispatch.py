@@ -5,7 +5,8 @@ arrival and its response (hooks, dispatch, finalizing, teardown).
 ``full_dispatch_request`` and pops, calling every overridable method. The direct one is taken
 when nothing could observe the difference (no hooks, no signal receivers, no outer context,
 no overridden request-path method, a route matched without an adapter): it pushes the request
-context with one ContextVar set, calls the view, and for a ``str`` or ``(str, status,
+context with one ContextVar set, calls the view (or, for a path no rule matches, the error
+handling that raising the 404 in dispatch would reach), and for a ``str`` or ``(str, status,
 headers)`` return that no after-request hook, session or signal would see, sends the header
 list without building a ``Response``. Anything else met on the way (an exception, another
 return type, a hook added by the view) continues on the general code from where it is.
@@ -351,15 +352,20 @@ class RequestDispatch(Scaffold):
                     found = matcher.match_direct(path, method)
                 if type(found) is tuple:
                     rule, view_args = request.url_rule, request.view_args = found
-                    if method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False):
-                        # The direct path (see the module docstring); push and pop as they do
-                        # here, the rest as _wsgi_general and full_dispatch_request do.
-                        tokens = ctx._cv_tokens
-                        tokens.append((_cv_request.set(ctx), None, None, True))
-                        error: BaseException | None = None
+                    if method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+                        found = None  # automatic OPTIONS: the general path answers it
+                elif found is not None:
+                    request.routing_exception = found  # a 404: answered below, as dispatch does
+                if found is not None:
+                    # The direct path (see the module docstring); push and pop as they do
+                    # here, the rest as _wsgi_general and full_dispatch_request do.
+                    tokens = ctx._cv_tokens
+                    tokens.append((_cv_request.set(ctx), None, None, True))
+                    error: BaseException | None = None
+                    try:
                         try:
-                            try:
-                                self._got_first_request = True
+                            self._got_first_request = True
+                            if type(found) is tuple:
                                 try:
                                     rv = self.view_functions[rule.endpoint](**view_args)
                                     if type(rv) is CoroutineType:
@@ -368,82 +374,82 @@ class RequestDispatch(Scaffold):
                                     rv = self.handle_user_exception(e)
                                     if rv is e:  # see full_dispatch_request
                                         e.__traceback__ = None
-                                # Nothing sees the response (no after-request hook, session or signal): a
-                                # Response is sent as it is, and a str or a (str, status, headers) whose
-                                # status needs no header fix-up is sent as Response(...)'s WSGI call would
-                                # send it, without building the Response.
-                                header_list: list[tuple[str, str]] | None = None
-                                if (
-                                    ctx._after_request_functions
-                                    or ctx._session is not None
-                                    or "HTTP_COOKIE" in environ
-                                    or self.after_request_funcs
-                                    or _signals.request_finished.receivers
-                                ):
-                                    response = self._finalize_plain(rv)
-                                else:
-                                    rv_type = type(rv)
-                                    if rv_type is str:
-                                        status_line: str | None = "200 OK"
-                                        body: t.Any = rv
-                                        headers = None
-                                    elif rv_type is tuple and len(rv) == 3:
-                                        body, status, headers = rv
-                                        status_line = (
-                                            _DIRECT_STATUS_LINES.get(status)
-                                            if type(body) is str and type(status) is int
-                                            else None
-                                        )
-                                    else:
-                                        status_line = None
-                                    if status_line is not None and self.response_class is Response:
-                                        header_list = plain_header_list(headers, Response.default_mimetype)
-                                    if header_list is not None:
-                                        data = body.encode()
-                                        header_list.append(("Content-Length", str(len(data))))
-                                    elif isinstance(rv, _HTTPResponse):
-                                        response = rv  # type: ignore[assignment]
-                                    else:
-                                        response = self._finalize_plain(rv)
-                            except Exception as e:
-                                error = e
-                                header_list = None
-                                response = self.handle_exception(e)
-                            except BaseException:
-                                error = sys.exc_info()[1]
-                                raise
-                            if header_list is not None:
-                                start_response(status_line, header_list)
-                                return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
-                            return response(environ, start_response)
-                        finally:
+                            else:  # what raising the routing error in dispatch comes to
+                                rv = self.handle_user_exception(found)
+                            # Nothing sees the response (no after-request hook, session or signal): a
+                            # Response is sent as it is, and a str or a (str, status, headers) whose
+                            # status needs no header fix-up is sent as Response(...)'s WSGI call would
+                            # send it, without building the Response.
+                            header_list: list[tuple[str, str]] | None = None
                             if (
-                                error is None
-                                and len(tokens) == 1
-                                and ctx._app_ctx is None
-                                and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
-                                and not (
-                                    _signals.request_path_listened
-                                    and _signals.request_path_has_receivers()
-                                )
-                                and request._plain_close
-                                and (
-                                    "CONTENT_TYPE" not in environ
-                                    or request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
-                                )  # not close_needed(request), inlined
-                                and _cv_request.get(None) is ctx
+                                ctx._after_request_functions
+                                or ctx._session is not None
+                                or "HTTP_COOKIE" in environ
+                                or self.after_request_funcs
+                                or _signals.request_finished.receivers
                             ):
-                                _cv_request.reset(tokens.pop()[0])  # what pop does here
-                                if environ.get("erlen.request") is request:
-                                    del environ["erlen.request"]
+                                response = self._finalize_plain(rv)
                             else:
-                                if error is not None and self.should_ignore_error(error):
-                                    error = None
-                                ctx.pop(error)
-                            # an exception's traceback holds this frame: no cycle left
-                            error = rv = None
-                elif found is not None:
-                    request.routing_exception = found
+                                rv_type = type(rv)
+                                if rv_type is str:
+                                    status_line: str | None = "200 OK"
+                                    body: t.Any = rv
+                                    headers = None
+                                elif rv_type is tuple and len(rv) == 3:
+                                    body, status, headers = rv
+                                    status_line = (
+                                        _DIRECT_STATUS_LINES.get(status)
+                                        if type(body) is str and type(status) is int
+                                        else None
+                                    )
+                                else:
+                                    status_line = None
+                                if status_line is not None and self.response_class is Response:
+                                    header_list = plain_header_list(headers, Response.default_mimetype)
+                                if header_list is not None:
+                                    data = body.encode()
+                                    header_list.append(("Content-Length", str(len(data))))
+                                elif isinstance(rv, _HTTPResponse):
+                                    response = rv  # type: ignore[assignment]
+                                else:
+                                    response = self._finalize_plain(rv)
+                        except Exception as e:
+                            error = e
+                            header_list = None
+                            response = self.handle_exception(e)
+                        except BaseException:
+                            error = sys.exc_info()[1]
+                            raise
+                        if header_list is not None:
+                            start_response(status_line, header_list)
+                            return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+                        return response(environ, start_response)
+                    finally:
+                        if (
+                            error is None
+                            and len(tokens) == 1
+                            and ctx._app_ctx is None
+                            and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
+                            and not (
+                                _signals.request_path_listened
+                                and _signals.request_path_has_receivers()
+                            )
+                            and request._plain_close
+                            and (
+                                "CONTENT_TYPE" not in environ
+                                or request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                            )  # not close_needed(request), inlined
+                            and _cv_request.get(None) is ctx
+                        ):
+                            _cv_request.reset(tokens.pop()[0])  # what pop does here
+                            if environ.get("erlen.request") is request:
+                                del environ["erlen.request"]
+                        else:
+                            if error is not None and self.should_ignore_error(error):
+                                error = None
+                            ctx.pop(error)
+                        # an exception's traceback holds this frame: no cycle left
+                        error = rv = None
         return self._wsgi_general(ctx, environ, start_response)
 
     def _wsgi_general(
