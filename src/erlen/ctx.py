@@ -17,7 +17,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
-from .globals import _cv_app_pushed, _cv_current_app, _cv_request
+from .globals import (
+    _get_current_app,
+    _get_pushed_app_ctx,
+    _get_request_ctx,
+    _reset_pushed_app_ctx,
+    _reset_request_ctx,
+    _set_pushed_app_ctx,
+    _set_request_ctx,
+)
 from .http.request import close_needed
 from .signals import (
     appcontext_popped,
@@ -87,7 +95,7 @@ class _AppCtxGlobals:
         def __delattr__(self, name: str) -> None: ...
 
     def __repr__(self) -> str:
-        app = _cv_current_app.get(None)
+        app = _get_current_app(None)
         if app is not None:
             return f"<erlen.g of '{app.name}'>"
         return object.__repr__(self)
@@ -124,7 +132,7 @@ class AppContext:
         return self._url_adapter
 
     def push(self) -> None:
-        self._cv_tokens.append(_cv_app_pushed.set(self))
+        self._cv_tokens.append(_set_pushed_app_ctx(self))
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
@@ -139,12 +147,12 @@ class AppContext:
                     exc = sys.exc_info()[1]
                 app.do_teardown_appcontext(exc)
         finally:
-            ctx = _cv_app_pushed.get(None)
+            ctx = _get_pushed_app_ctx(None)
             token = tokens.pop()
             if token is None:  # _IMPLIED_PUSH: never set, and its request ends it
                 tokens.append(token)
                 raise AssertionError(f"Popped an app context that was not pushed ({self!r}).")
-            _cv_app_pushed.reset(token)
+            _reset_pushed_app_ctx(token)
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
         if appcontext_popped.receivers:
@@ -290,9 +298,9 @@ class RequestContext:
         prev = self._app_ctx
         pushed: AppContext | None = None
         implied = False
-        app_ctx = _cv_app_pushed.get(None)
+        app_ctx = _get_pushed_app_ctx(None)
         if app_ctx is None:
-            outer = _cv_request.get(None)
+            outer = _get_request_ctx(None)
             if outer is None or outer.app is not app:
                 if app._plain_app_context and not appcontext_pushed.receivers:
                     implied = True  # ``app_ctx`` creates it on first use; nothing to push
@@ -307,7 +315,7 @@ class RequestContext:
         else:
             pushed = self._app_ctx = app.app_context()
             pushed.push()
-        self._cv_tokens.append((_cv_request.set(self), pushed, prev, implied))
+        self._cv_tokens.append((_set_request_ctx(self), pushed, prev, implied))
         request = self.request
         if request.url_rule is not None or request.routing_exception is not None:
             return  # matched already (a nested push, or the app's direct path)
@@ -338,9 +346,9 @@ class RequestContext:
                 if close_needed(request):
                     request.close()
         finally:
-            ctx = _cv_request.get()
+            ctx = _get_request_ctx()
             token, pushed, prev, implied = tokens.pop()
-            _cv_request.reset(token)
+            _reset_request_ctx(token)
             if not tokens:
                 _unlink_environ(self.request)
             if pushed is not None:
@@ -368,7 +376,7 @@ class RequestContext:
         ):
             # Pushed for real for its teardown only, so current_app and g work there.
             app_ctx = self.app_ctx
-            app_ctx._cv_tokens.append(_cv_app_pushed.set(app_ctx))
+            app_ctx._cv_tokens.append(_set_pushed_app_ctx(app_ctx))
             app_ctx.pop(exc)
 
     def __enter__(self) -> RequestContext:
@@ -392,7 +400,7 @@ class RequestContext:
 
 def after_this_request(f: F) -> F:
     """Run ``f(response)`` after this request; it may modify or replace the response."""
-    ctx = _cv_request.get(None)
+    ctx = _get_request_ctx(None)
     if ctx is None:
         raise RuntimeError(
             "'after_this_request' can only be used when a request context is active."
@@ -403,7 +411,7 @@ def after_this_request(f: F) -> F:
 
 def copy_current_request_context(f: F) -> F:
     """Decorate ``f`` so it runs inside a copy of the current request context (threads)."""
-    ctx = _cv_request.get(None)
+    ctx = _get_request_ctx(None)
     if ctx is None:
         raise RuntimeError(
             "'copy_current_request_context' can only be used when a request context is"
@@ -419,8 +427,8 @@ def copy_current_request_context(f: F) -> F:
 
 
 def has_request_context() -> bool:
-    return _cv_request.get(None) is not None
+    return _get_request_ctx(None) is not None
 
 
 def has_app_context() -> bool:
-    return _cv_current_app.get(None) is not None
+    return _get_current_app(None) is not None

@@ -71,6 +71,18 @@ _cv_app: ContextVar[AppContext] = cast("ContextVar[AppContext]", _CurrentAppCont
 #: The current app, without creating an implied app context.
 _cv_current_app: ContextVar[Erlen] = cast("ContextVar[Erlen]", _CurrentAppContext(app_only=True))
 
+# The context variables' methods, bound once. On CPython 3.11 a method called on a name
+# imported from another module compiles to LOAD_ATTR + CALL (a new bound-method object per
+# call) instead of LOAD_METHOD; the request path calls these instead.
+_get_request_ctx = _cv_request.get
+_set_request_ctx = _cv_request.set
+_reset_request_ctx = _cv_request.reset
+_get_pushed_app_ctx = _cv_app_pushed.get
+_set_pushed_app_ctx = _cv_app_pushed.set
+_reset_pushed_app_ctx = _cv_app_pushed.reset
+_get_app_ctx = _cv_app.get
+_get_current_app = _cv_current_app.get
+
 
 # Names a proxy answers itself; every other attribute is the current object's.
 _PROXY_OWN = frozenset({"_get_current_object", "__class__"})

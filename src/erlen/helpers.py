@@ -10,7 +10,13 @@ from functools import update_wrapper
 from html import escape
 from urllib.parse import quote
 
-from .globals import _cv_app, _cv_current_app, _cv_request, current_app, request_ctx
+from .globals import (
+    _get_app_ctx,
+    _get_current_app,
+    _get_request_ctx,
+    current_app,
+    request_ctx,
+)
 from .signals import message_flashed
 
 if t.TYPE_CHECKING:
@@ -60,7 +66,7 @@ def redirect(
     Response: type[t.Any] | None = None,  # noqa: N803 (Flask's name)
 ) -> _Response:
     """A redirect response; uses the current app's response class when there is one."""
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is not None and Response is None:
         return app.redirect(location, code=code)
     return t.cast("_Response", _redirect(location, code=code, Response=Response))
@@ -68,7 +74,7 @@ def redirect(
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
     """Raise the HTTP exception for ``code`` (through the app's aborter when there is one)."""
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is not None:
         app.aborter(code, *args, **kwargs)
     from .exceptions import abort as _abort
@@ -98,7 +104,7 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
         return update_wrapper(decorator, generator_or_function)
 
     def generator() -> Iterator[t.Any]:
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         if ctx is None:
             raise RuntimeError(
                 "'stream_with_context' can only be used when a request"
@@ -107,7 +113,7 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
         if _in_event_loop():
             # An async view primes us inside asyncio.run's copy of the context, where a push
             # could not be undone later: record the contexts now, push them when iterated.
-            app_ctx = _cv_app.get()
+            app_ctx = _get_app_ctx()
             yield None
             with app_ctx, ctx:
                 try:

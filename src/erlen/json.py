@@ -13,7 +13,7 @@ import typing as t
 import uuid
 from datetime import date
 
-from .globals import _cv_current_app
+from .globals import _get_current_app
 from .http.parsing import http_date
 
 if t.TYPE_CHECKING:
@@ -161,7 +161,7 @@ class DefaultJSONProvider(JSONProvider):
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is not None:
         return app.json.dumps(obj, **kwargs)
     kwargs.setdefault("default", _default)
@@ -173,7 +173,7 @@ def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
 
 
 def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is not None:
         return app.json.loads(s, **kwargs)
     return _json.loads(s, **kwargs)
@@ -185,7 +185,7 @@ def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """A JSON response from one value, several values (a list) or keyword arguments (a dict)."""
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is None:
         raise RuntimeError("jsonify() needs an active application context.")
     return app.json.response(*args, **kwargs)

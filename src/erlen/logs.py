@@ -6,7 +6,7 @@ import logging
 import sys
 import typing as t
 
-from .globals import _cv_request
+from .globals import _get_request_ctx
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -16,18 +16,18 @@ class _WSGIErrorsStream:
     """Write to the current request's ``wsgi.errors`` stream, or stderr outside requests."""
 
     def write(self, data: str) -> int:
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
         return (stream or sys.stderr).write(data)  # type: ignore[no-any-return]
 
     def _get_current_object(self) -> t.TextIO:
         """The stream writes go to right now (Flask's ``wsgi_errors_stream`` is a proxy)."""
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
         return stream or sys.stderr  # type: ignore[no-any-return]
 
     def flush(self) -> None:
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         stream = ctx.request.environ.get("wsgi.errors") if ctx is not None else None
         (stream or sys.stderr).flush()
 

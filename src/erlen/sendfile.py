@@ -29,7 +29,7 @@ from urllib.parse import quote
 from zlib import adler32
 
 from .exceptions import NotFound, RequestedRangeNotSatisfiable
-from .globals import _cv_request, request
+from .globals import _get_request_ctx, request
 from .http.conditional import parse_range_header
 from .http.datastructures import Headers
 from .http.parsing import http_date, parse_date, quote_etag, unquote_etag
@@ -147,7 +147,7 @@ def _has_validators(environ: t.Mapping[str, t.Any]) -> bool:
 
 def _request_ctx() -> t.Any:
     """The current request context; outside one, the proxy raises the usual RuntimeError."""
-    ctx = _cv_request.get(None)
+    ctx = _get_request_ctx(None)
     if ctx is None:
         request.environ  # noqa: B018 - raises "Working outside of request context"
         raise RuntimeError("send_file needs an active request context.")  # pragma: no cover

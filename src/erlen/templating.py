@@ -16,7 +16,14 @@ from jinja2 import Environment as _JinjaEnvironment
 from jinja2.runtime import Context
 from jinja2.runtime import new_context as _new_context
 
-from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .globals import (
+    _get_app_ctx,
+    _get_request_ctx,
+    current_app,
+    g,
+    request,
+    session,
+)
 from .signals import before_render_template, template_rendered
 
 if t.TYPE_CHECKING:
@@ -27,10 +34,10 @@ if t.TYPE_CHECKING:
 def _default_template_ctx_processor() -> dict[str, t.Any]:
     """``g``, ``request`` and ``session`` for templates (session stays lazy: a proxy)."""
     rv: dict[str, t.Any] = {}
-    appctx = _cv_app.get(None)
+    appctx = _get_app_ctx(None)
     if appctx is not None:
         rv["g"] = appctx.g
-    reqctx = _cv_request.get(None)
+    reqctx = _get_request_ctx(None)
     if reqctx is not None:
         rv["request"] = reqctx.request
         rv["session"] = session
@@ -240,7 +247,7 @@ def _stream(app: Erlen, template: Template, context: dict[str, t.Any]) -> Iterat
             )
 
     rv = generate()
-    if _cv_request.get(None) is not None:
+    if _get_request_ctx(None) is not None:
         from .helpers import stream_with_context
 
         rv = stream_with_context(rv)

@@ -11,7 +11,7 @@ import typing as t
 
 from . import json as _json_mod
 from .exceptions import BadRequest
-from .globals import _cv_current_app
+from .globals import _get_current_app
 from .http.request import Request as _HTTPRequest
 from .http.response import Response as _HTTPResponse
 
@@ -19,7 +19,7 @@ _unset: t.Any = object()
 
 
 def _config_limit(key: str, fallback: t.Any) -> t.Any:
-    app = _cv_current_app.get(None)
+    app = _get_current_app(None)
     if app is None:
         return fallback
     return app.config[key]
@@ -88,7 +88,7 @@ class Request(_HTTPRequest):
         try:
             return super().on_json_loading_failed(e)
         except BadRequest as ebr:
-            app = _cv_current_app.get(None)
+            app = _get_current_app(None)
             if app is not None and app.debug:
                 raise
             raise BadRequest(
@@ -105,7 +105,7 @@ class Response(_HTTPResponse):
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
-        app = _cv_current_app.get(None)
+        app = _get_current_app(None)
         if app is not None:
             return app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return 4093

@@ -28,7 +28,7 @@ from ..ctx import AppContext, RequestContext, _AppCtxGlobals
 from ..exceptions import (
     Aborter,
 )
-from ..globals import _cv_request
+from ..globals import _get_request_ctx
 from ..json import DefaultJSONProvider, JSONProvider
 from ..logs import create_logger
 from ..routing import Map, Rule
@@ -354,7 +354,7 @@ class Erlen(
         self,
         exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
     ) -> None:
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         if ctx is None:
             self.logger.error("Exception outside a request", exc_info=exc_info)
             return

@@ -23,7 +23,12 @@ from types import CoroutineType
 
 from .. import signals as _signals
 from ..ctx import RequestContext
-from ..globals import _cv_app_pushed, _cv_request
+from ..globals import (
+    _get_pushed_app_ctx,
+    _get_request_ctx,
+    _reset_request_ctx,
+    _set_request_ctx,
+)
 from ..http.request import CLOSE_ATTRS
 from ..http.response import _STATUS_LINES, plain_header_list
 from ..http.response import Response as _HTTPResponse
@@ -114,7 +119,7 @@ class RequestDispatch(Scaffold):
         raise exc  # type: ignore[misc]
 
     def dispatch_request(self) -> t.Any:
-        req = _cv_request.get().request
+        req = _get_request_ctx().request
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
         rule = req.url_rule
@@ -134,7 +139,7 @@ class RequestDispatch(Scaffold):
             if self.before_request_funcs or self.url_value_preprocessors:
                 rv = self.preprocess_request()
             if rv is None:
-                req = _cv_request.get().request
+                req = _get_request_ctx().request
                 rule = req.url_rule
                 if (
                     self._plain_dispatch
@@ -172,7 +177,7 @@ class RequestDispatch(Scaffold):
             response = rv  # type: ignore[assignment]
         else:
             response = self.make_response(rv)
-        ctx = _cv_request.get()
+        ctx = _get_request_ctx()
         if (
             ctx._after_request_functions
             or self.after_request_funcs
@@ -199,14 +204,14 @@ class RequestDispatch(Scaffold):
         return response
 
     def make_default_options_response(self) -> Response:
-        adapter = _cv_request.get().url_adapter
+        adapter = _get_request_ctx().url_adapter
         methods = adapter.allowed_methods()
         rv = self.response_class()
         rv.headers["Allow"] = ", ".join(sorted(methods))
         return rv
 
     def preprocess_request(self) -> t.Any:
-        req = _cv_request.get().request
+        req = _get_request_ctx().request
         names = (None, *reversed(req.blueprints))
         for name in names:
             if name in self.url_value_preprocessors:
@@ -223,7 +228,7 @@ class RequestDispatch(Scaffold):
         return None
 
     def process_response(self, response: Response) -> Response:
-        ctx = _cv_request.get()
+        ctx = _get_request_ctx()
         for func in ctx._after_request_functions:
             response = self._call_hook(func, response)
         if self.after_request_funcs:
@@ -277,7 +282,7 @@ class RequestDispatch(Scaffold):
 
     def do_teardown_request(self, exc: BaseException | None = None) -> None:
         if self.teardown_request_funcs:
-            req = _cv_request.get().request
+            req = _get_request_ctx().request
             for name in chain(req.blueprints, (None,)):
                 if name in self.teardown_request_funcs:
                     for func in reversed(self.teardown_request_funcs[name]):
@@ -318,8 +323,8 @@ class RequestDispatch(Scaffold):
                 or self.teardown_appcontext_funcs
                 or (_signals.request_path_listened and _signals.request_path_has_receivers())
             )
-            and _cv_request.get(None) is None
-            and _cv_app_pushed.get(None) is None
+            and _get_request_ctx(None) is None
+            and _get_pushed_app_ctx(None) is None
             and "erlen.preserve_context" not in environ
         ):
             request = ctx.request
@@ -360,7 +365,7 @@ class RequestDispatch(Scaffold):
                     # The direct path (see the module docstring); push and pop as they do
                     # here, the rest as _wsgi_general and full_dispatch_request do.
                     tokens = ctx._cv_tokens
-                    tokens.append((_cv_request.set(ctx), None, None, True))
+                    tokens.append((_set_request_ctx(ctx), None, None, True))
                     error: BaseException | None = None
                     try:
                         try:
@@ -439,9 +444,9 @@ class RequestDispatch(Scaffold):
                                 "CONTENT_TYPE" not in environ
                                 or request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
                             )  # not close_needed(request), inlined
-                            and _cv_request.get(None) is ctx
+                            and _get_request_ctx(None) is ctx
                         ):
-                            _cv_request.reset(tokens.pop()[0])  # what pop does here
+                            _reset_request_ctx(tokens.pop()[0])  # what pop does here
                             if environ.get("erlen.request") is request:
                                 del environ["erlen.request"]
                         else:

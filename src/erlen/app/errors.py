@@ -11,7 +11,7 @@ from types import TracebackType
 
 from .. import signals as _signals
 from ..exceptions import BadRequest, BadRequestKeyError, HTTPException, InternalServerError
-from ..globals import _cv_request
+from ..globals import _get_request_ctx
 from ..routing import RequestRedirect
 from ..scaffold import Scaffold
 
@@ -80,7 +80,7 @@ class ErrorHandling(Scaffold):
             return e
         if isinstance(e, RequestRedirect):
             return e
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         if e.code in _BAD_INPUT_CODES:
             _log.warning("%d %s: %s", e.code, _request_line(ctx), e.description)
         elif _log.isEnabledFor(logging.DEBUG):
@@ -97,7 +97,7 @@ class ErrorHandling(Scaffold):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return self.handle_http_exception(e)
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
         if handler is None:
             raise e
@@ -117,7 +117,7 @@ class ErrorHandling(Scaffold):
             raise e
         self.log_exception(exc_info)
         server_error: t.Any = InternalServerError(original_exception=e)
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         handler = self._find_error_handler(server_error, ctx.request.blueprints if ctx else [])
         if handler is not None:
             server_error = self._call_hook(handler, server_error)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from types import GeneratorType
 
 from ..exceptions import HTTPException
-from ..globals import _cv_request
+from ..globals import _get_request_ctx
 from ..http.datastructures import Headers
 from ..http.response import Response as _HTTPResponse
 from ..scaffold import Scaffold
@@ -90,11 +90,11 @@ class ResponseMaking(Scaffold):
 
     @staticmethod
     def _current_endpoint() -> str | None:
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         return ctx.request.endpoint if ctx is not None else None
 
     def _response_from_wsgi_app(self, wsgi_app: Callable[..., t.Any]) -> Response:
-        environ = _cv_request.get().request.environ
+        environ = _get_request_ctx().request.environ
         captured: list[t.Any] = []
 
         def start_response(

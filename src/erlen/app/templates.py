@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import cached_property
 from itertools import chain
 
-from ..globals import _cv_request
+from ..globals import _get_request_ctx
 from ..scaffold import Scaffold, setupmethod
 
 if t.TYPE_CHECKING:
@@ -50,7 +50,7 @@ class TemplateSetup(Scaffold):
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:
         names: t.Iterable[str | None] = (None,)
-        ctx = _cv_request.get(None)
+        ctx = _get_request_ctx(None)
         if ctx is not None:
             names = chain(names, reversed(ctx.request.blueprints))
         orig_ctx = context.copy()

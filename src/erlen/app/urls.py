@@ -8,7 +8,7 @@ import typing as t
 from collections.abc import Callable
 from itertools import chain
 
-from ..globals import _cv_app, _cv_request
+from ..globals import _get_app_ctx, _get_request_ctx
 from ..routing import BuildError, Map, MapAdapter
 from ..scaffold import Scaffold
 
@@ -70,7 +70,7 @@ class URLBuilding(Scaffold):
         _external: bool | None = None,
         **values: t.Any,
     ) -> str:
-        req_ctx = _cv_request.get(None)
+        req_ctx = _get_request_ctx(None)
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
             blueprint_name = req_ctx.request.blueprint
@@ -82,7 +82,7 @@ class URLBuilding(Scaffold):
             if _external is None:
                 _external = _scheme is not None
         else:
-            app_ctx = _cv_app.get(None)
+            app_ctx = _get_app_ctx(None)
             url_adapter = (
                 app_ctx.url_adapter if app_ctx is not None else self.create_url_adapter(None)
             )
