@@ -29,7 +29,7 @@ from ..globals import (
     _reset_request_ctx,
     _set_request_ctx,
 )
-from ..http.request import CLOSE_ATTRS
+from ..http.request import has_parsed_files
 from ..http.response import _STATUS_LINES, plain_header_list
 from ..http.response import Response as _HTTPResponse
 from ..routing import RequestRedirect
@@ -442,7 +442,7 @@ class RequestDispatch(Scaffold):
                             and request._plain_close
                             and (
                                 "CONTENT_TYPE" not in environ
-                                or request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+                                or not has_parsed_files(request)
                             )  # not close_needed(request), inlined
                             and _get_request_ctx(None) is ctx
                         ):

@@ -124,8 +124,15 @@ def _host_is_valid(host: str, trusted_hosts: Collection[str] | None) -> bool:
     return False
 
 
-#: The lazily set attributes whose presence gives ``Request.close`` something to close.
-CLOSE_ATTRS = ("_form_data", "files")
+def has_parsed_files(request: Request) -> bool:
+    """Whether ``request.close`` would find uploaded files to close (what it looks at: the
+    ``files`` it cached, else those of the parsed form data)."""
+    found = request.__dict__
+    files = found.get("files")
+    if files is None:
+        parsed = found.get("_form_data")
+        files = parsed[1] if parsed is not None else None
+    return bool(files)
 
 
 def close_needed(request: Request) -> bool:
@@ -136,8 +143,7 @@ def close_needed(request: Request) -> bool:
     build it, which costs more than the rest of a small request's bookkeeping.
     """
     return not request._plain_close or (
-        "CONTENT_TYPE" in request.environ
-        and not request.__dict__.keys().isdisjoint(CLOSE_ATTRS)
+        "CONTENT_TYPE" in request.environ and has_parsed_files(request)
     )
 
 
@@ -169,9 +175,9 @@ class Request:
 
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
-    #: False when a subclass overrides ``close``. While true, ``close`` has work only if one of
-    #: ``CLOSE_ATTRS`` is in the instance's ``__dict__`` (the request context checks that,
-    #: see ``close_needed``, instead of calling it on every request).
+    #: False when a subclass overrides ``close``. While true, ``close`` has work only if files
+    #: were parsed (the request context checks that, see ``close_needed``, instead of calling
+    #: it on every request).
     _plain_close: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -597,7 +603,7 @@ class Request:
         files = self.__dict__.get("files")
         if files is None:
             parsed = self.__dict__.get("_form_data")
-            files = parsed[1] if parsed is not None else None
+            files = parsed[1] if parsed is not None else None  # as has_parsed_files
         if files:
             for _key, f in files.items(multi=True):
                 f.close()
