@@ -152,13 +152,16 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
     if not plain:
         flat = _decode_joined(qs)
         if flat is not None:
-            for i in range(0, len(flat), 2):
-                key = flat[i]
-                lst = result.get(key)
-                if lst is None:
-                    result[key] = [flat[i + 1]]
-                else:
-                    lst.append(flat[i + 1])
+            keys, values = flat[::2], flat[1::2]
+            result = {key: [value] for key, value in zip(keys, values, strict=True)}
+            if len(result) != len(keys):  # a key repeats: collect its values in order
+                result = {}
+                for key, value in zip(keys, values, strict=True):
+                    lst = result.get(key)
+                    if lst is None:
+                        result[key] = [value]
+                    else:
+                        lst.append(value)
             rv = _new_imd(ImmutableMultiDict)
             dict.update(rv, result)
             return rv
@@ -190,16 +193,16 @@ def _decode_joined(qs: str) -> list[str] | None:
     part by part and raises the precise BadRequest."""
     if "\0" in qs or "%00" in qs:
         return None
-    flat: list[str] = []
-    for part in qs.split("&"):
-        if part:
-            key, _, value = part.partition("=")
-            flat.append(key)
-            flat.append(value)
+    # each "key=value" as "key\0value" (only its first "=" separates), "key" as "key\0"
+    pairs = [
+        part.replace("=", "\0", 1) if "=" in part else part + "\0"
+        for part in qs.split("&")
+        if part
+    ]
     try:
         return (
             _escape_decode(
-                "\0".join(flat).replace("+", " ").replace("\\", "\\\\").replace("%", "\\x").encode()
+                "\0".join(pairs).replace("+", " ").replace("\\", "\\\\").replace("%", "\\x").encode()
             )[0]
             .decode()
             .split("\0")
