@@ -184,3 +184,22 @@ def test_readme_block_is_rewritten_between_the_markers(tmp_path) -> None:
     other.write_text("no markers\n")
     assert not report.update_readme(str(other), "x")
     assert other.read_text() == "no markers\n"
+
+
+def test_targets_show_the_paired_round_ratio_beside_best_of() -> None:
+    from bench import report
+
+    def cell(rounds: list[float]) -> dict[str, Any]:
+        return {"us": min(rounds), "all_us": rounds}
+
+    # falcon's best round beats erlen's best, but erlen wins 2 of 3 paired rounds
+    results = {
+        "inprocess": {
+            "hello": {
+                "erlen": cell([5.0, 6.0, 9.0]),
+                "falcon": cell([4.9, 9.0, 18.0]),
+            }
+        }
+    }
+    rows = "\n".join(report._targets(results))
+    assert "| hello: faster than falcon | 0.98× (need > 1; paired rounds: 1.50×) | **no** |" in rows
