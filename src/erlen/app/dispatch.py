@@ -372,7 +372,8 @@ class RequestDispatch(Scaffold):
                             self._got_first_request = True
                             if type(found) is tuple:
                                 try:
-                                    rv = self.view_functions[rule.endpoint](**view_args)
+                                    view = self.view_functions[rule.endpoint]
+                                    rv = view(**view_args) if view_args else view()
                                     if type(rv) is CoroutineType:
                                         rv = _run_coroutine(rv)
                                 except Exception as e:
