@@ -18,6 +18,7 @@ import pytest
 import erlen
 from erlen import Erlen, Response, abort, after_this_request, g, jsonify, request, session
 from erlen import signals as erlen_signals
+from erlen.testing import run_wsgi_app
 
 
 @pytest.fixture(autouse=True)
@@ -54,20 +55,8 @@ def _environ(method: str, path: str, query: str = "", body: bytes = b"", **extra
 
 
 def _call(app: Erlen, env: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    got: list[Any] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        got[:] = [status, headers]
-        return lambda data: None
-
-    it = app(env, start_response)
-    try:
-        body = b"".join(it)
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    return got[0], list(got[1]), body
+    body, status, headers = run_wsgi_app(app, env, buffered=True)
+    return status, headers.to_wsgi_list(), b"".join(body)
 
 
 def _make_app(general: bool) -> Erlen:

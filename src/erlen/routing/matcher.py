@@ -63,12 +63,15 @@ class _Domain:
 
 
 def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]) -> bool:
+    """Put ``m``'s converted groups into ``into``; False when a converter rejects its value."""
     for name, group, to_python in variables:
         value = m.group(group)
         if to_python is not None:
             try:
                 value = to_python(value)
             except ValueError as exc:
+                # ValidationError means "no match"; so does int/float's own ValueError when
+                # they are used directly (see _plain_to_python)
                 if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
                     return False
                 raise
@@ -319,21 +322,7 @@ def _match_tree(
                     continue
                 kind = SLASH_MISSING if slash == 1 and not m.group(slash_group) else EXACT
                 values = dict(base) if base else {}
-                converted = True
-                for name, group, to_python in variables:
-                    value = m.group(group)
-                    if to_python is not None:
-                        try:
-                            value = to_python(value)
-                        except ValueError as exc:
-                            # ValidationError means "no match"; so does int/float's own
-                            # ValueError when they are used directly (see _plain_to_python)
-                            if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
-                                converted = False
-                                break
-                            raise
-                    values[name] = value
-                if not converted:
+                if not _convert(variables, m, values):
                     continue
             if (methods is not None and method not in methods) or ws is not websocket:
                 if have_match_for is not None and kind == EXACT:
