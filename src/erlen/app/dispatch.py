@@ -313,6 +313,8 @@ class RequestDispatch(Scaffold):
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """The WSGI application; wrap this (not ``__call__``) with middleware."""
         ctx = RequestContext(self, environ)  # type: ignore[arg-type]
+        url_map = self.url_map
+        config = self.config
         if (
             self._direct_dispatch
             and not (
@@ -326,136 +328,131 @@ class RequestDispatch(Scaffold):
             and _get_request_ctx(None) is None
             and _get_pushed_app_ctx(None) is None
             and "erlen.preserve_context" not in environ
+            and (matcher := url_map._matcher or url_map._get_matcher()).direct
+            and not self.subdomain_matching
+            and config.get("SERVER_NAME") is None
+            and config.get("TRUSTED_HOSTS") is None
+            and "HTTP_UPGRADE" not in environ
+            and environ.get("HTTP_HOST", "").isascii()
         ):
             request = ctx.request
-            url_map = self.url_map
-            matcher = url_map._matcher or url_map._get_matcher()
-            config = self.config
-            if (
-                matcher.direct
-                and not self.subdomain_matching
-                and config.get("SERVER_NAME") is None
-                and config.get("TRUSTED_HOSTS") is None
-                and "HTTP_UPGRADE" not in environ
-                and environ.get("HTTP_HOST", "").isascii()
-            ):
-                # what create_url_adapter + match would give (see Map._match_environ); the
-                # commonest case of match_direct, a static path with one rule, inlined
-                method = request.method
-                path = environ.get("PATH_INFO", "")
-                entries = matcher.direct_static.get(path)
-                if entries is None:
-                    found: t.Any = matcher.match_direct_dynamic(path, method)
-                elif len(entries) == 1:
-                    methods, rule, defaults = entries[0]
-                    found = (
-                        (rule, dict(defaults) if defaults else {})
-                        if methods is None or method in methods
-                        else None
-                    )
-                else:
-                    found = matcher.match_direct(path, method)
-                if type(found) is tuple:
-                    rule, view_args = request.url_rule, request.view_args = found
-                    if method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-                        found = None  # automatic OPTIONS: the general path answers it
-                elif found is not None:
-                    request.routing_exception = found  # a 404: answered below, as dispatch does
-                if found is not None:
-                    # The direct path (see the module docstring); push and pop as they do
-                    # here, the rest as _wsgi_general and full_dispatch_request do.
-                    tokens = ctx._cv_tokens
-                    tokens.append((_set_request_ctx(ctx), None, None, True))
-                    error: BaseException | None = None
+            # what create_url_adapter + match would give (see Map._match_environ); the
+            # commonest case of match_direct, a static path with one rule, inlined
+            method = request.method
+            path = environ.get("PATH_INFO", "")
+            entries = matcher.direct_static.get(path)
+            if entries is None:
+                found: t.Any = matcher.match_direct_dynamic(path, method)
+            elif len(entries) == 1:
+                methods, rule, defaults = entries[0]
+                found = (
+                    (rule, dict(defaults) if defaults else {})
+                    if methods is None or method in methods
+                    else None
+                )
+            else:
+                found = matcher.match_direct(path, method)
+            if type(found) is tuple:
+                rule, view_args = request.url_rule, request.view_args = found
+                if method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+                    found = None  # automatic OPTIONS: the general path answers it
+            elif found is not None:
+                request.routing_exception = found  # a 404: answered below, as dispatch does
+            if found is not None:
+                # The direct path (see the module docstring); push and pop as they do
+                # here, the rest as _wsgi_general and full_dispatch_request do.
+                tokens = ctx._cv_tokens
+                tokens.append((_set_request_ctx(ctx), None, None, True))
+                error: BaseException | None = None
+                try:
                     try:
-                        try:
-                            self._got_first_request = True
-                            if type(found) is tuple:
-                                try:
-                                    view = self.view_functions[rule.endpoint]
-                                    rv = view(**view_args) if view_args else view()
-                                    if type(rv) is CoroutineType:
-                                        rv = _run_coroutine(rv)
-                                except Exception as e:
-                                    rv = self.handle_user_exception(e)
-                                    if rv is e:  # see full_dispatch_request
-                                        e.__traceback__ = None
-                            else:  # what raising the routing error in dispatch comes to
-                                rv = self.handle_user_exception(found)
-                            # Nothing sees the response (no after-request hook, session or signal): a
-                            # Response is sent as it is, and a str or a (str, status, headers) whose
-                            # status needs no header fix-up is sent as Response(...)'s WSGI call would
-                            # send it, without building the Response.
-                            header_list: list[tuple[str, str]] | None = None
-                            if (
-                                ctx._after_request_functions
-                                or ctx._session is not None
-                                or "HTTP_COOKIE" in environ
-                                or self.after_request_funcs
-                                or _signals.request_finished.receivers
-                            ):
-                                response = self._finalize_plain(rv)
-                            else:
-                                rv_type = type(rv)
-                                if rv_type is str:
-                                    status_line: str | None = "200 OK"
-                                    body: t.Any = rv
-                                    headers = None
-                                elif rv_type is tuple and len(rv) == 3:
-                                    body, status, headers = rv
-                                    status_line = (
-                                        _DIRECT_STATUS_LINES.get(status)
-                                        if type(body) is str and type(status) is int
-                                        else None
-                                    )
-                                else:
-                                    status_line = None
-                                if status_line is not None and self.response_class is Response:
-                                    header_list = plain_header_list(headers, Response.default_mimetype)
-                                if header_list is not None:
-                                    data = body.encode()
-                                    header_list.append(("Content-Length", str(len(data))))
-                                elif isinstance(rv, _HTTPResponse):
-                                    response = rv  # type: ignore[assignment]
-                                else:
-                                    response = self._finalize_plain(rv)
-                        except Exception as e:
-                            error = e
-                            header_list = None
-                            response = self.handle_exception(e)
-                        except BaseException:
-                            error = sys.exc_info()[1]
-                            raise
-                        if header_list is not None:
-                            start_response(status_line, header_list)
-                            return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
-                        return response(environ, start_response)
-                    finally:
+                        self._got_first_request = True
+                        if type(found) is tuple:
+                            try:
+                                view = self.view_functions[rule.endpoint]
+                                rv = view(**view_args) if view_args else view()
+                                if type(rv) is CoroutineType:
+                                    rv = _run_coroutine(rv)
+                            except Exception as e:
+                                rv = self.handle_user_exception(e)
+                                if rv is e:  # see full_dispatch_request
+                                    e.__traceback__ = None
+                        else:  # what raising the routing error in dispatch comes to
+                            rv = self.handle_user_exception(found)
+                        # Nothing sees the response (no after-request hook, session or signal): a
+                        # Response is sent as it is, and a str or a (str, status, headers) whose
+                        # status needs no header fix-up is sent as Response(...)'s WSGI call would
+                        # send it, without building the Response.
+                        header_list: list[tuple[str, str]] | None = None
                         if (
-                            error is None
-                            and len(tokens) == 1
-                            and ctx._app_ctx is None
-                            and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
-                            and not (
-                                _signals.request_path_listened
-                                and _signals.request_path_has_receivers()
-                            )
-                            and request._plain_close
-                            and (
-                                "CONTENT_TYPE" not in environ
-                                or not has_parsed_files(request)
-                            )  # not close_needed(request), inlined
-                            and _get_request_ctx(None) is ctx
+                            ctx._after_request_functions
+                            or ctx._session is not None
+                            or "HTTP_COOKIE" in environ
+                            or self.after_request_funcs
+                            or _signals.request_finished.receivers
                         ):
-                            _reset_request_ctx(tokens.pop()[0])  # what pop does here
-                            if environ.get("erlen.request") is request:
-                                del environ["erlen.request"]
+                            response = self._finalize_plain(rv)
                         else:
-                            if error is not None and self.should_ignore_error(error):
-                                error = None
-                            ctx.pop(error)
-                        # an exception's traceback holds this frame: no cycle left
-                        error = rv = None
+                            rv_type = type(rv)
+                            if rv_type is str:
+                                status_line: str | None = "200 OK"
+                                body: t.Any = rv
+                                headers = None
+                            elif rv_type is tuple and len(rv) == 3:
+                                body, status, headers = rv
+                                status_line = (
+                                    _DIRECT_STATUS_LINES.get(status)
+                                    if type(body) is str and type(status) is int
+                                    else None
+                                )
+                            else:
+                                status_line = None
+                            if status_line is not None and self.response_class is Response:
+                                header_list = plain_header_list(headers, Response.default_mimetype)
+                            if header_list is not None:
+                                data = body.encode()
+                                header_list.append(("Content-Length", str(len(data))))
+                            elif isinstance(rv, _HTTPResponse):
+                                response = rv  # type: ignore[assignment]
+                            else:
+                                response = self._finalize_plain(rv)
+                    except Exception as e:
+                        error = e
+                        header_list = None
+                        response = self.handle_exception(e)
+                    except BaseException:
+                        error = sys.exc_info()[1]
+                        raise
+                    if header_list is not None:
+                        start_response(status_line, header_list)
+                        return () if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+                    return response(environ, start_response)
+                finally:
+                    if (
+                        error is None
+                        and len(tokens) == 1
+                        and ctx._app_ctx is None
+                        and not (self.teardown_request_funcs or self.teardown_appcontext_funcs)
+                        and not (
+                            _signals.request_path_listened
+                            and _signals.request_path_has_receivers()
+                        )
+                        and request._plain_close
+                        and (
+                            "CONTENT_TYPE" not in environ
+                            or not has_parsed_files(request)
+                        )  # not close_needed(request), inlined
+                        and _get_request_ctx(None) is ctx
+                    ):
+                        _reset_request_ctx(tokens.pop()[0])  # what pop does here
+                        if environ.get("erlen.request") is request:
+                            del environ["erlen.request"]
+                    else:
+                        if error is not None and self.should_ignore_error(error):
+                            error = None
+                        ctx.pop(error)
+                    # an exception's traceback holds this frame: no cycle left
+                    error = rv = None
         return self._wsgi_general(ctx, environ, start_response)
 
     def _wsgi_general(

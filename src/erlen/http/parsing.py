@@ -202,7 +202,11 @@ def _decode_joined(qs: str) -> list[str] | None:
     try:
         return (
             _escape_decode(
-                "\0".join(pairs).replace("+", " ").replace("\\", "\\\\").replace("%", "\\x").encode()
+                "\0".join(pairs)
+                .replace("+", " ")
+                .replace("\\", "\\\\")
+                .replace("%", "\\x")
+                .encode()
             )[0]
             .decode()
             .split("\0")
