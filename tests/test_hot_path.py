@@ -505,3 +505,77 @@ def test_tails_only_for_plain_int_and_string_segments() -> None:
         "h": None,
         "i": None,
     }
+
+
+# -- routing: the direct table of tails (Matcher.direct_tail) -----------------------------
+
+
+def _direct_answers(rules: list[Rule], paths: list[str], with_table: bool) -> list[Any]:
+    url_map = Map(rules)
+    matcher = url_map._get_matcher()
+    assert matcher.direct
+    if not with_table:
+        matcher.direct_tail.clear()
+    out: list[Any] = []
+    for path in paths:
+        for method in ("GET", "POST", "HEAD"):
+            found = matcher.match_direct(path, method)
+            if isinstance(found, tuple):
+                rule, values = found
+                out.append((rule.endpoint, values, type(values.get("id"))))
+            else:
+                out.append(type(found))
+    return out
+
+
+_TAIL_RULE_SETS = {
+    "plain": [Rule("/user/<int:id>", endpoint="user"), Rule("/item/<id>", endpoint="item")],
+    "static wins": [Rule("/user/<int:id>", endpoint="user"), Rule("/user/7", endpoint="seven")],
+    "path after int": [
+        Rule("/user/<path:id>", endpoint="path"),
+        Rule("/user/<int:id>", endpoint="user"),
+    ],
+    "deeper static": [
+        Rule("/<int:id>", endpoint="root"),
+        Rule("/a/<int:id>", endpoint="a"),
+        Rule("/a/b/<id>", endpoint="ab"),
+    ],
+    "methods": [
+        Rule("/m/<int:id>", endpoint="post", methods=["POST"]),
+        Rule("/m/<id>", endpoint="get", methods=["GET"]),
+    ],
+    "defaults and redirects": [
+        Rule("/d/<int:id>", endpoint="d", defaults={"page": 1}),
+        Rule("/r/<int:id>", endpoint="r", redirect_to="/d/<id>"),
+        Rule("/x/<int:id>", endpoint="x"),
+        Rule("/x/<int:id>/", endpoint="xb"),
+    ],
+}
+_TAIL_PATHS = [
+    "/user/42", "/user/7", "/user/", "/user/x", "/user/4/2", "/user//4", "/user/" + "9" * 700,
+    "/user/\u0664", "/item/abc", "/item/", "/item/a/b", "/42", "/a/42", "/a/b/c", "/a/b/",
+    "/m/5", "/m/x", "/d/3", "/r/3", "/x/3", "/x/3/", "/nope", "/", "",
+]
+
+
+@pytest.mark.parametrize("rule_set", sorted(_TAIL_RULE_SETS))
+def test_direct_tail_table_agrees_with_the_walk(rule_set: str) -> None:
+    def rules() -> list[Rule]:
+        return [r.empty() for r in _TAIL_RULE_SETS[rule_set]]
+
+    expected = _direct_answers(rules(), _TAIL_PATHS, with_table=False)
+    assert _direct_answers(rules(), _TAIL_PATHS, with_table=True) == expected
+
+
+def test_direct_tail_table_holds_only_first_plain_tails() -> None:
+    rules = [r.empty() for rs in _TAIL_RULE_SETS.values() for r in rs]
+    table = Map(rules)._get_matcher().direct_tail
+    assert {prefix: entry[0].endpoint for prefix, entry in table.items()} == {
+        "/user/": "user",  # the first rule of its node ("path" sorts after it)
+        "/item/": "item",
+        "/": "root",
+        "/a/": "a",
+        "/a/b/": "ab",
+        "/m/": "post",
+        "/x/": "x",  # "d" has defaults, "r" redirects: the walk decides for them
+    }

@@ -82,7 +82,14 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
 class Matcher:
     """Built once from the map's rules (and rebuilt when rules are added)."""
 
-    __slots__ = ("static_domains", "dynamic_domains", "direct", "direct_static", "_direct_domain")
+    __slots__ = (
+        "static_domains",
+        "dynamic_domains",
+        "direct",
+        "direct_static",
+        "direct_tail",
+        "_direct_domain",
+    )
 
     def __init__(self, rules: list[Rule], direct: bool = False) -> None:
         self.static_domains: dict[str, _Domain] = {}
@@ -115,8 +122,14 @@ class Matcher:
         # the request's method wins: path -> ((methods, rule, defaults), ...).
         self.direct = direct = direct and not self.dynamic_domains
         self.direct_static: dict[str, tuple[tuple[Any, Rule, Any], ...]] = {}
+        # And the trie nodes whose first rule ends in one plain <int>/<string> segment
+        # (Rule._tail) with nothing to do after matching: "/prefix/" -> (rule, name,
+        # numeric, methods). When that rule accepts the request, it is what the walk
+        # finds first (the deepest node, its first rule); otherwise the walk decides.
+        self.direct_tail: dict[str, tuple[Rule, str, bool, Any]] = {}
         self._direct_domain = domain = self.static_domains.get("") if direct else None
         if domain is not None:
+            _collect_direct_tails(domain.root, "/", self.direct_tail)
             for path, entries in domain.static.items():
                 if path.isascii() and all(
                     kind == EXACT and not ws and not rule._post_match
@@ -145,6 +158,19 @@ class Matcher:
         domain = self._direct_domain
         if domain is None or path in domain.static or not path.isascii():
             return None
+        cut = path.rfind("/") + 1
+        entry = self.direct_tail.get(path[:cut])
+        if entry is not None:
+            rule, name, numeric, methods = entry
+            value: Any = path[cut:]
+            if methods is None or method in methods:
+                if not numeric:
+                    if value:
+                        return rule, {name: value}
+                elif value.isdecimal() and len(value) <= 640:
+                    # int() accepts at least 640 digits whatever sys.set_int_max_str_digits
+                    # says; longer values go the walk's way (which catches the ValueError)
+                    return rule, {name: int(value)}
         return match_dynamic(domain, path, method)
 
     @staticmethod
@@ -236,6 +262,18 @@ class Matcher:
                     have_match_for.discard("")
                     mismatch[0] = True
         raise NoMatch(have_match_for, mismatch[0])
+
+
+def _collect_direct_tails(
+    node: _Node, prefix: str, into: dict[str, tuple[Rule, str, bool, Any]]
+) -> None:
+    """Fill ``Matcher.direct_tail`` from the (sorted) trie below ``node``."""
+    if node.rules:
+        _, _, _, _, methods, ws, defaults, rule, tail = node.rules[0]
+        if tail is not None and not ws and not defaults and not rule._post_match:
+            into[prefix] = (rule, tail[0], tail[1], methods)
+    for segment, child in node.children.items():
+        _collect_direct_tails(child, f"{prefix}{segment}/", into)
 
 
 def _sort_tree(node: _Node, order: dict[int, int]) -> None:
