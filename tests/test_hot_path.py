@@ -409,6 +409,63 @@ def test_jsonify_follows_provider_setting_changes() -> None:
     assert c.get("/").data == b'{\n  "b": 1,\n  "a": "\xc3\xa9"\n}\n'
 
 
+def test_jsonify_and_dict_returns_honour_a_replaced_response() -> None:
+    """jsonify and a view's dict skip ``provider.response`` only when it is the default's."""
+    from erlen.json import DefaultJSONProvider
+
+    def make(provider_class: type[DefaultJSONProvider] | None = None) -> Erlen:
+        app = Erlen(__name__)
+        if provider_class is not None:
+            app.json_provider_class = provider_class
+            app.json = provider_class(app)
+        app.add_url_rule("/kw", "kw", lambda: erlen.jsonify(b=1, a=2))
+        app.add_url_rule("/one", "one", lambda: erlen.jsonify([1, 2]))
+        app.add_url_rule("/many", "many", lambda: erlen.jsonify(1, 2))
+        app.add_url_rule("/none", "none", lambda: erlen.jsonify())
+        app.add_url_rule("/dict", "dict", lambda: {"b": 1, "a": 2})
+        return app
+
+    def bodies(app: Erlen) -> list[bytes]:
+        c = app.test_client()
+        return [c.get(p).data for p in ("/kw", "/one", "/many", "/none", "/dict")]
+
+    default = [b'{"a":2,"b":1}\n', b"[1,2]\n", b"[1,2]\n", b"null\n", b'{"a":2,"b":1}\n']
+    app = make()
+    assert bodies(app) == default
+    # on the instance, after responses were made (the plan must notice)
+    seen: list[Any] = []
+
+    def replaced(*args: Any, **kwargs: Any) -> Response:
+        seen.append((args, kwargs))
+        return Response("replaced")
+
+    app.json.response = replaced  # type: ignore[method-assign]
+    assert bodies(app) == [b"replaced"] * 5
+    assert seen == [
+        ((), {"b": 1, "a": 2}),
+        (([1, 2],), {}),
+        ((1, 2), {}),
+        ((), {}),
+        (({"b": 1, "a": 2},), {}),
+    ]
+
+    class Overriding(DefaultJSONProvider):
+        def response(self, *args: Any, **kwargs: Any) -> Response:
+            return Response(f"sub {args} {kwargs}")
+
+    assert bodies(make(Overriding))[0] == b"sub () {'b': 1, 'a': 2}"
+
+    class OwnSetting(DefaultJSONProvider):  # only a setting changed: the fast answers
+        sort_keys = False
+
+    assert bodies(make(OwnSetting)) == [
+        b'{"b":1,"a":2}\n', b"[1,2]\n", b"[1,2]\n", b"null\n", b'{"b":1,"a":2}\n'
+    ]
+    app = make()
+    app.config["DEBUG"] = True  # read per response, also when set after the first one
+    assert bodies(app)[0] == b'{\n  "a": 2,\n  "b": 1\n}\n'
+
+
 def test_compact_dumps_reuse_is_safe_after_errors_nesting_and_threads() -> None:
     import threading
 

@@ -116,8 +116,9 @@ class DefaultJSONProvider(JSONProvider):
     sort_keys = True
     compact: bool | None = None
     mimetype = "application/json"
-    #: (compact, reusable compact encoder or None, mimetype) for ``response``; None: stale
-    _plan: tuple[bool | None, t.Callable[[t.Any], str] | None, str] | None = None
+    #: (compact, reusable compact encoder or None, mimetype, ``response`` is this class's)
+    #: for ``response`` and ``jsonify``; None: stale
+    _plan: tuple[bool | None, t.Callable[[t.Any], str] | None, str, bool] | None = None
 
     def __init__(self, app: Erlen) -> None:
         super().__init__(app)
@@ -137,27 +138,45 @@ class DefaultJSONProvider(JSONProvider):
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         return _json.loads(s, **kwargs)
 
-    def _make_plan(self) -> tuple[bool | None, t.Callable[[t.Any], str] | None, str]:
+    def _make_plan(self) -> tuple[bool | None, t.Callable[[t.Any], str] | None, str, bool]:
         encode = None
         if type(self).dumps is DefaultJSONProvider.dumps:
             # json.dumps builds a JSONEncoder per call; reuse one for these settings
             # (encoders keep no state between calls, so sharing one is thread-safe).
             encode = _compact_dumps(self.default, self.ensure_ascii, self.sort_keys)
-        plan = self.compact, encode, self.mimetype
+        # jsonify and make_response may call _respond for response only when response is
+        # this class's (not overridden by a subclass or on the instance)
+        own_response = getattr(self.response, "__func__", None) is DefaultJSONProvider.response
+        plan = self.compact, encode, self.mimetype, own_response
         object.__setattr__(self, "_plan", plan)
         return plan
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         obj = kwargs if kwargs and not args else self._prepare_response_obj(args, kwargs)
-        compact, encode, mimetype = self._plan or self._make_plan()
-        app = self._app
-        if (compact is None and app.debug) or compact is False:
+        return self._respond(obj, self._app)
+
+    def _respond(self, obj: t.Any, app: Erlen) -> Response:
+        """``response``'s work for one value; ``app`` is the real app (``self._app`` is a
+        weak proxy, slower to read through)."""
+        compact, encode, mimetype, _ = self._plan or self._make_plan()
+        # app.debug is config["DEBUG"] (Flask documents them as the same); read directly
+        if (compact is None and app.config["DEBUG"]) or compact is False:
             body = self.dumps(obj, indent=2)
         elif encode is not None:
             body = encode(obj)
         else:
             body = self.dumps(obj, separators=(",", ":"))
         return app.response_class._buffered(f"{body}\n", mimetype)  # type: ignore[return-value]
+
+
+def json_response(app: Erlen, obj: t.Any) -> Response:
+    """``app.json.response(obj)`` for one value (jsonify, a view's dict or list): the same
+    answer, without the argument repacking and proxy reads when the provider's
+    ``response`` is the default one."""
+    provider = app.json
+    if isinstance(provider, DefaultJSONProvider) and (provider._plan or provider._make_plan())[3]:
+        return provider._respond(obj, app)
+    return provider.response(obj)
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:
@@ -188,4 +207,9 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     app = _get_current_app(None)
     if app is None:
         raise RuntimeError("jsonify() needs an active application context.")
-    return app.json.response(*args, **kwargs)
+    provider = app.json
+    if isinstance(provider, DefaultJSONProvider) and (provider._plan or provider._make_plan())[3]:
+        # what response(*args, **kwargs) does, without repacking the arguments
+        obj = kwargs if kwargs and not args else provider._prepare_response_obj(args, kwargs)
+        return provider._respond(obj, app)
+    return provider.response(*args, **kwargs)

@@ -11,6 +11,7 @@ from ..exceptions import HTTPException
 from ..globals import _get_request_ctx
 from ..http.datastructures import Headers
 from ..http.response import Response as _HTTPResponse
+from ..json import json_response
 from ..scaffold import Scaffold
 
 if t.TYPE_CHECKING:
@@ -58,14 +59,14 @@ class ResponseMaking(Scaffold):
         if not isinstance(rv, _HTTPResponse):
             rv_type = type(rv)
             if rv_type is dict or rv_type is list:
-                rv = self.json.response(rv)
+                rv = json_response(self, rv)
             elif isinstance(rv, str | bytes | bytearray | GeneratorType):
                 rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif isinstance(rv, HTTPException):
                 rv = rv.get_response()
             elif isinstance(rv, dict | list):
-                rv = self.json.response(rv)
+                rv = json_response(self, rv)
             elif isinstance(rv, Iterator):
                 rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
