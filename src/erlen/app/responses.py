@@ -59,14 +59,14 @@ class ResponseMaking(Scaffold):
         if not isinstance(rv, _HTTPResponse):
             rv_type = type(rv)
             if rv_type is dict or rv_type is list:
-                rv = json_response(self, rv)
+                rv = json_response(self, rv)  # type: ignore[arg-type]
             elif isinstance(rv, str | bytes | bytearray | GeneratorType):
                 rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif isinstance(rv, HTTPException):
                 rv = rv.get_response()
             elif isinstance(rv, dict | list):
-                rv = json_response(self, rv)
+                rv = json_response(self, rv)  # type: ignore[arg-type]
             elif isinstance(rv, Iterator):
                 rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
