@@ -36,6 +36,20 @@ def test_query_wsgi_latin1_str_is_utf8_bytes() -> None:
     assert p.parse_query_string(raw)["q"] == "€"
 
 
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "a", "a=", "=b", "=", "a=b=c", "a;b=c", "x=1,2", "fields=a,b", "q=a/b?c", "a=%41",
+        "a+b=c+d", "a=1&a=2", "a=1&&b", "&a", "a&", "k=v&k", "a=%C3%A9&b=%2B",
+    ],
+)
+def test_query_matches_the_stdlib(qs: str) -> None:
+    from urllib.parse import parse_qsl
+
+    expected = parse_qsl(qs, keep_blank_values=True, strict_parsing=False, separator="&")
+    assert list(p.parse_query_string(qs).items(multi=True)) == expected
+
+
 @pytest.mark.parametrize("qs", ["a=%zz", "a=%4", "a=%", "%zz=1", "a=%ff", "a=%C3", "a=\xff"])
 def test_query_malformed_is_bad_request(qs: str) -> None:
     with pytest.raises(BadRequest) as info:

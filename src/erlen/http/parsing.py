@@ -72,6 +72,7 @@ __all__ = [
 
 A = TypeVar("A", bound=Accept)
 _new_imd = dict.__new__
+_dict_setitem = dict.__setitem__  # ImmutableMultiDict's own refuses
 
 
 def _no_escape_decode(data: bytes) -> tuple[bytes, int]:
@@ -149,6 +150,11 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
             raise BadRequest("URL-encoded data is not valid UTF-8.") from None
     result: dict[str, list[str]] = {}
     plain = "%" not in qs and "+" not in qs  # nothing to decode (most query strings)
+    if plain and "&" not in qs:  # one pair (?page=2, ?q=x): the commonest query
+        key, _, value = qs.partition("=")
+        rv = _new_imd(ImmutableMultiDict)
+        _dict_setitem(rv, key, [value])
+        return rv
     if not plain:
         flat = _decode_joined(qs)
         if flat is not None:

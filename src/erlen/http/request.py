@@ -54,8 +54,9 @@ class cached_property(Generic[_T]):  # noqa: N801 - mirrors functools' name
 
     On Python 3.11 the stdlib version takes a class-wide ``RLock`` on every
     first access (removed in 3.12), which costs more than most of the parsers
-    it guards. This non-data descriptor computes once and stores the value in
-    the instance ``__dict__``, which then shadows it; assignment still works.
+    it guards. This non-data descriptor computes once and stores the value as an
+    instance attribute, which then shadows it; assignment still works. (``setattr``, not
+    ``__dict__[name] =``: reading ``__dict__`` makes CPython 3.11 build the dict.)
     """
 
     def __init__(self, func: Callable[[Any], _T]) -> None:
@@ -70,7 +71,7 @@ class cached_property(Generic[_T]):  # noqa: N801 - mirrors functools' name
         if instance is None:
             return self  # type: ignore[return-value]
         value = self.func(instance)
-        instance.__dict__[self.attrname] = value
+        setattr(instance, self.attrname, value)
         return value
 
 
