@@ -636,3 +636,18 @@ def test_direct_tail_table_holds_only_first_plain_tails() -> None:
         "/m/": "post",
         "/x/": "x",  # "d" has defaults, "r" redirects: the walk decides for them
     }
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 10, 2047, 2048, 2049, 70_000])
+def test_content_length_of_every_plain_answer(n: int) -> None:
+    """The precomputed Content-Length strings (response.LENGTHS) and str() beyond them."""
+    app = Erlen(__name__)
+    app.add_url_rule("/str", "str", lambda: "x" * n)
+    app.add_url_rule("/tuple", "tuple", lambda: ("x" * n, 201, {"X-A": "1"}))
+    app.add_url_rule("/resp", "resp", lambda: Response("x" * n))
+    app.add_url_rule("/json", "json", lambda: erlen.jsonify("x" * max(n - 3, 0)))
+    c = app.test_client()
+    for path in ("/str", "/tuple", "/resp", "/json"):
+        rv = c.get(path)
+        expected = n if path != "/json" else max(n - 3, 0) + 3
+        assert rv.headers["Content-Length"] == str(expected) == str(len(rv.data)), path

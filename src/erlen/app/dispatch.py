@@ -30,7 +30,7 @@ from ..globals import (
     _set_request_ctx,
 )
 from ..http.request import has_parsed_files
-from ..http.response import _STATUS_LINES, plain_header_list
+from ..http.response import _STATUS_LINES, LENGTHS, plain_header_list
 from ..http.response import Response as _HTTPResponse
 from ..routing import RequestRedirect
 from ..scaffold import Scaffold
@@ -411,7 +411,10 @@ class RequestDispatch(Scaffold):
                                 header_list = plain_header_list(headers, Response.default_mimetype)
                             if header_list is not None:
                                 data = body.encode()
-                                header_list.append(("Content-Length", str(len(data))))
+                                n = len(data)
+                                header_list.append(
+                                    ("Content-Length", LENGTHS[n] if n < 2048 else str(n))
+                                )
                             elif isinstance(rv, _HTTPResponse):
                                 response = rv  # type: ignore[assignment]
                             else:
