@@ -153,13 +153,15 @@ def measure_interleaved(
 
     Round 1 of every loop, then round 2 of every loop, and so on: this machine's speed drifts
     by tens of percent over seconds, and interleaving lets every peer meet the same fast and
-    slow stretches, so the best rounds are comparable. GC stays enabled (servers run with it)
-    but is collected before each round.
+    slow stretches, so the best rounds are comparable. Every other round runs the loops in
+    reverse order, so no loop always follows the same neighbour. GC stays enabled (servers
+    run with it) but is collected before each round.
     """
     ns = {name: calibrate(loop, round_seconds) for name, loop in loops.items()}
     times: dict[str, list[float]] = {name: [] for name in loops}
-    for _ in range(rounds):
-        for name, loop in loops.items():
+    order = list(loops.items())
+    for i in range(rounds):
+        for name, loop in order if i % 2 == 0 else reversed(order):
             gc.collect()
             times[name].append(loop(ns[name]) / ns[name] / 1000)
     return {
