@@ -606,12 +606,14 @@ _TAIL_RULE_SETS = {
         Rule("/r/<int:id>", endpoint="r", redirect_to="/d/<id>"),
         Rule("/x/<int:id>", endpoint="x"),
         Rule("/x/<int:id>/", endpoint="xb"),
+        Rule("/p/", endpoint="p", defaults={"id": 1}),  # /p/1 redirects to /p/
+        Rule("/p/<int:id>", endpoint="p"),
     ],
 }
 _TAIL_PATHS = [
     "/user/42", "/user/7", "/user/", "/user/x", "/user/4/2", "/user//4", "/user/" + "9" * 700,
     "/user/\u0664", "/item/abc", "/item/", "/item/a/b", "/42", "/a/42", "/a/b/c", "/a/b/",
-    "/m/5", "/m/x", "/d/3", "/r/3", "/x/3", "/x/3/", "/nope", "/", "",
+    "/m/5", "/m/x", "/d/3", "/r/3", "/x/3", "/x/3/", "/p/1", "/p/2", "/nope", "/", "",
 ]
 
 
