@@ -30,8 +30,8 @@ from ..globals import (
     _set_request_ctx,
 )
 from ..http.request import has_parsed_files
-from ..http.response import _STATUS_LINES, LENGTHS, plain_header_list
 from ..http.response import Response as _HTTPResponse
+from ..http.response_values import LENGTHS, STATUS_LINES, plain_header_list
 from ..routing import RequestRedirect
 from ..scaffold import Scaffold
 from ..sessions import SecureCookieSessionInterface
@@ -45,7 +45,7 @@ if t.TYPE_CHECKING:
 
 # Statuses whose responses are sent with their headers as built (no Content-Length fix-up)
 _DIRECT_STATUS_LINES = {
-    code: line for code, line in _STATUS_LINES.items() if code >= 200 and code not in (204, 304)
+    code: line for code, line in STATUS_LINES.items() if code >= 200 and code not in (204, 304)
 }
 
 

@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..status import HTTP_STATUS_CODES
 from .datastructures import Headers
-from .headers import _check_name
 from .parsing import (
     dump_cookie,
     generate_etag,
@@ -28,28 +26,18 @@ from .parsing import (
     unquote_etag,
 )
 from .response_headers import ResponseHeaderProperties
+from .response_values import (
+    CT_CACHE,
+    LENGTHS,
+    STATUS_LINES,
+    clean_status,
+    get_content_type,
+    plain_header_list,
+)
 
 __all__ = ["Response", "get_content_type"]
 
-# "200 OK", "404 NOT FOUND", ...: Werkzeug's upper-case status lines, built once.
-_STATUS_LINES: dict[int, str] = {
-    code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()
-}
-_CHARSET_MIMETYPES = frozenset(
-    {
-        "application/ecmascript",
-        "application/javascript",
-        "application/sql",
-        "application/xml",
-        "application/xml-dtd",
-        "application/xml-external-parsed-entity",
-    }
-)
-_CT_CACHE: dict[str, str] = {}
 _new_object = object.__new__
-#: Content-Length values of bodies under 2 KiB, made once (~100 KB): on CPython 3.11
-#: str(len(data)) costs twice a tuple index. Read as ``LENGTHS[n] if n < 2048 else str(n)``.
-LENGTHS = tuple(str(n) for n in range(2048))
 # Headers that describe the body and must go on a 304 (RFC 9110 15.4.5).
 _ENTITY_HEADERS = frozenset(
     {
@@ -65,63 +53,6 @@ _ENTITY_HEADERS = frozenset(
         "last-modified",
     }
 )
-
-
-def get_content_type(mimetype: str, charset: str = "utf-8") -> str:
-    """Add ``; charset=utf-8`` to textual mimetypes, as Werkzeug does."""
-    if charset == "utf-8":
-        ct = _CT_CACHE.get(mimetype)
-        if ct is not None:
-            return ct
-    if "\r" in mimetype or "\n" in mimetype or "\0" in mimetype:
-        raise ValueError("Header values must not contain CR, LF or NUL characters.")
-    if mimetype.startswith("text/") or mimetype in _CHARSET_MIMETYPES or mimetype.endswith("+xml"):
-        ct = f"{mimetype}; charset={charset}"
-    else:
-        ct = mimetype
-    if charset == "utf-8" and len(_CT_CACHE) < 256:
-        _CT_CACHE[mimetype] = ct
-    return ct
-
-
-# Validated header name -> 0, or 1 for Content-Type, 2 for Content-Length (bounded memo).
-_NAME_KINDS: dict[str, int] = {}
-
-
-def _name_kind(key: Any) -> int:
-    if key.__class__ is not str:
-        raise TypeError(f"Header names must be str, not {type(key).__name__}.")
-    _check_name(key)
-    lkey = key.lower()
-    kind = 1 if lkey == "content-type" else 2 if lkey == "content-length" else 0
-    if len(_NAME_KINDS) < 1024:
-        _NAME_KINDS[key] = kind
-    return kind
-
-
-def _status_line(code: int) -> str:
-    line = _STATUS_LINES.get(code)
-    return line if line is not None else f"{code} UNKNOWN"
-
-
-def _clean_status(value: str | int) -> tuple[str, int]:
-    """Normalise a status given as int or str to ``(status_line, code)``."""
-    if isinstance(value, int):
-        code = int(value)
-        return _status_line(code), code
-    if not isinstance(value, str):
-        raise TypeError("Invalid status argument: expected int or str.")
-    value = value.strip()
-    if not value:
-        raise ValueError("Empty status argument")
-    code_str, sep, _ = value.partition(" ")
-    try:
-        code = int(code_str)
-    except ValueError:
-        return f"0 {value}", 0  # only a reason phrase
-    if sep:
-        return value, code
-    return _status_line(code), code
 
 
 def _iter_encoded(iterable: Iterable[str | bytes]) -> Iterator[bytes]:
@@ -175,48 +106,6 @@ class _ClosingIterator:
         self._close()
 
 
-def plain_header_list(
-    headers: Any, default_mimetype: str | None, mimetype: str | None = None
-) -> list[tuple[str, str]] | None:
-    """The header list of a str or bytes body with ``headers`` (None or a ``{str: str}``
-    dict), validated as ``Headers`` would, plus ``Content-Type`` from ``default_mimetype`` if
-    the dict has none; the caller appends ``Content-Length``.
-
-    None means "take the general path": a non-str value, a ``Content-Length`` to overwrite,
-    or both a ``Content-Type`` header and a ``mimetype`` argument. Every ``(body, status,
-    headers)`` view return comes here, from ``Response()`` or the app's direct path.
-    """
-    if headers is None:
-        lst: list[tuple[str, str]] = []
-        has_ct = False
-    elif type(headers) is dict:
-        lst = [*headers.items()]  # cheaper than list(...) on CPython 3.11
-        has_ct = False
-        kinds = _NAME_KINDS
-        for key, value in lst:
-            if value.__class__ is not str:
-                return None
-            kind = kinds.get(key)
-            if kind is None:
-                kind = _name_kind(key)
-            if kind:
-                if kind == 2:
-                    return None
-                has_ct = True
-            if "\n" in value or "\r" in value or "\0" in value:
-                raise ValueError("Header values must not contain CR, LF or NUL characters.")
-        if has_ct:
-            return None if mimetype is not None else lst
-    else:
-        return None
-    if default_mimetype is not None:
-        # values added here are trusted (get_content_type rejects CR/LF)
-        lst.append(
-            ("Content-Type", _CT_CACHE.get(default_mimetype) or get_content_type(default_mimetype))
-        )
-    return lst
-
-
 class Response(ResponseHeaderProperties):
     """An HTTP response: status, headers, and a body (bytes or an iterable).
 
@@ -268,7 +157,7 @@ class Response(ResponseHeaderProperties):
         self._status_code = 200
         hdrs = self.headers = _new_object(Headers)
         hdrs._list = [
-            ("Content-Type", _CT_CACHE.get(mimetype) or get_content_type(mimetype)),
+            ("Content-Type", CT_CACHE.get(mimetype) or get_content_type(mimetype)),
             ("Content-Length", LENGTHS[n] if (n := len(data)) < 2048 else str(n)),
         ]
         self.response = [data]
@@ -290,11 +179,11 @@ class Response(ResponseHeaderProperties):
         if status is None:
             self._status = "200 OK"
             self._status_code = 200
-        elif type(status) is int and status in _STATUS_LINES:
-            self._status = _STATUS_LINES[status]
+        elif type(status) is int and status in STATUS_LINES:
+            self._status = STATUS_LINES[status]
             self._status_code = status
         else:
-            self._status, self._status_code = _clean_status(status)
+            self._status, self._status_code = clean_status(status)
 
         rtype = type(response)
         if content_type is None and (rtype is str or rtype is bytes):
@@ -354,7 +243,7 @@ class Response(ResponseHeaderProperties):
 
     @status_code.setter
     def status_code(self, code: int) -> None:
-        self._status, self._status_code = _clean_status(code)
+        self._status, self._status_code = clean_status(code)
 
     @property
     def status(self) -> str:
@@ -363,7 +252,7 @@ class Response(ResponseHeaderProperties):
 
     @status.setter
     def status(self, value: str | int) -> None:
-        self._status, self._status_code = _clean_status(value)
+        self._status, self._status_code = clean_status(value)
 
     # -- content type ----------------------------------------------------------
     @property
