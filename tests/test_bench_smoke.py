@@ -203,3 +203,26 @@ def test_targets_show_the_paired_round_ratio_beside_best_of() -> None:
     }
     rows = "\n".join(report._targets(results))
     assert "| hello: faster than falcon | 0.98× (need > 1; paired rounds: 1.50×) | **no** |" in rows
+
+
+def test_template_target_shows_the_paired_round_ratio() -> None:
+    from bench import report
+
+    def cell(rounds: list[float]) -> dict[str, Any]:
+        return {"us": min(rounds), "all_us": rounds}
+
+    # one lucky round of the reference decides best-of; paired rounds say erlen ≈ jinja2
+    results = {
+        "inprocess": {
+            "hello": {"erlen": cell([4.0])},
+            "template": {
+                "erlen": cell([1000.0, 1100.0, 1200.0]),
+                report.JINJA_DIRECT: cell([800.0, 1000.0, 1200.0]),
+            },
+        }
+    }
+    rows = "\n".join(report._targets(results))
+    assert (
+        "| template: ≤ 1.1 × (jinja2 direct + hello) | 1000 vs 884 µs;"
+        " paired rounds: erlen 1.10 × jinja2 direct | **no** |"
+    ) in rows
