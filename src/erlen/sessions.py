@@ -377,7 +377,8 @@ class SecureCookieSessionInterface(SessionInterface):
 
     def save_session(self, app: Any, session: SessionMixin, response: Any) -> None:
         """Set, refresh or delete the cookie as the session's state requires."""
-        if session.accessed:
+        accessed = session.accessed  # before the checks below, which may read the session
+        if accessed:
             _add_vary_cookie(response)
         # Use dict's own methods on the default class so saving does not count as a read.
         plain: dict[str, Any] | None = session if isinstance(session, dict) else None
@@ -422,7 +423,8 @@ class SecureCookieSessionInterface(SessionInterface):
             samesite=samesite,
             partitioned=partitioned,
         )
-        _add_vary_cookie(response)
+        if not accessed:  # else added above
+            _add_vary_cookie(response)
 
 
 _BASE_GET_SIGNER = SecureCookieSessionInterface.get_signing_serializer
