@@ -226,3 +226,27 @@ def test_template_target_shows_the_paired_round_ratio() -> None:
         "| template: ≤ 1.1 × (jinja2 direct + hello) | 1000 vs 884 µs;"
         " paired rounds: erlen 1.10 × jinja2 direct | **no** |"
     ) in rows
+
+
+def test_rounds_are_interleaved_in_alternating_order() -> None:
+    from bench import inprocess
+
+    calls: list[str] = []
+
+    def loop(name: str, ns_per_call: int) -> inprocess.Loop:
+        def run(n: int) -> int:
+            calls.append(name)
+            return n * ns_per_call
+
+        return run
+
+    res = inprocess.measure_interleaved(
+        {"a": loop("a", 2000), "b": loop("b", 3000), "c": loop("c", 4000)}, 0.0, 4
+    )
+    # one calibration call each (a round of 0 s is reached at once), then the rounds
+    assert calls == ["a", "b", "c"] + ["a", "b", "c", "c", "b", "a"] * 2
+    assert {name: (r["us"], r["rounds"], len(r["all_us"])) for name, r in res.items()} == {
+        "a": (2.0, 4, 4),
+        "b": (3.0, 4, 4),
+        "c": (4.0, 4, 4),
+    }
