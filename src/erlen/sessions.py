@@ -405,7 +405,8 @@ class SecureCookieSessionInterface(SessionInterface):
                 samesite=samesite,
                 partitioned=partitioned,
             )
-            _add_vary_cookie(response)
+            if not accessed:  # else added above
+                _add_vary_cookie(response)
             return
         codec = self._get_codec(app)
         if codec is None:  # a null session cannot hold data; nothing to store

@@ -148,13 +148,13 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
             pass  # real text, not WSGI bytes-as-latin-1
         except UnicodeDecodeError:
             raise BadRequest("URL-encoded data is not valid UTF-8.") from None
-    result: dict[str, list[str]] = {}
     plain = "%" not in qs and "+" not in qs  # nothing to decode (most query strings)
     if plain and "&" not in qs:  # one pair (?page=2, ?q=x): the commonest query
         key, _, value = qs.partition("=")
         rv = _new_imd(ImmutableMultiDict)
         _dict_setitem(rv, key, [value])
         return rv
+    result: dict[str, list[str]] = {}
     if not plain:
         flat = _decode_joined(qs)
         if flat is not None:
