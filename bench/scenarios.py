@@ -131,6 +131,15 @@ def _build() -> dict[str, Scenario]:
             expect_type="text/plain",
         ),
         Scenario(
+            "hooks",
+            "GET /hello on an app with one no-op before- and one after-request hook",
+            "GET",
+            "/hello",
+            kind="hooks",
+            expect_body=b"Hello, World!",
+            expect_type="text/plain",
+        ),
+        Scenario(
             "json-param",
             f"GET /user/<int:id>?fields=a,b, after {common.OTHER_ROUTES} other dynamic routes → JSON",
             "GET",

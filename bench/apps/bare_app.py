@@ -47,7 +47,8 @@ def _user(environ: _Environ, start_response: _StartResponse, id: int) -> Iterabl
 
 
 def make_app(kind: str = "main") -> Callable[[_Environ, _StartResponse], Iterable[bytes]]:
-    """Bare WSGI app for ``kind`` ``"main"`` or ``"many"``."""
+    """Bare WSGI app for ``kind`` ``"main"`` or ``"many"`` (``"hooks"``: a bare function has
+    no hooks, so it is ``"main"``)."""
     dynamic: dict[str, Callable[..., Iterable[bytes]]] = {}
     static: dict[tuple[str, str], Callable[..., Iterable[bytes]]] = {}
     if kind == "many":

@@ -10,7 +10,7 @@ from bench.apps import common
 
 
 def make_app(kind: str = "main") -> Any:
-    """Bottle app for ``kind`` ``"main"`` or ``"many"`` (see flasklike.make_flask_like_app)."""
+    """Bottle app for ``kind`` ``"main"``, ``"hooks"`` or ``"many"`` (see flasklike.make_flask_like_app)."""
     app = bottle.Bottle()
     request, response = bottle.request, bottle.response
 
@@ -54,5 +54,9 @@ def make_app(kind: str = "main") -> Any:
     @app.get("/page")
     def page() -> str:
         return env.get_template("page.html").render(**common.TEMPLATE_CONTEXT)
+
+    if kind == "hooks":
+        app.add_hook("before_request", lambda: None)
+        app.add_hook("after_request", lambda: None)
 
     return app

@@ -70,9 +70,22 @@ class _Page:
         resp.text = self.env.get_template("page.html").render(**common.TEMPLATE_CONTEXT)
 
 
+class _NoOpMiddleware:
+    """Falcon's counterpart of one before_request and one after_request hook."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        return None
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        return None
+
+
 def make_app(kind: str = "main") -> Any:
-    """Falcon app for ``kind`` ``"main"`` or ``"many"`` (see flasklike.make_flask_like_app)."""
-    app = falcon.App()
+    """Falcon app for ``kind`` ``"main"``, ``"hooks"`` (with a no-op middleware) or ``"many"``
+    (see flasklike.make_flask_like_app)."""
+    app = falcon.App(middleware=[_NoOpMiddleware()] if kind == "hooks" else None)
     user = _User()
     if kind == "many":
         for i in range(common.MANY_ROUTES):

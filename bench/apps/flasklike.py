@@ -20,7 +20,8 @@ def make_flask_like_app(mod: ModuleType, kind: str = "main") -> Any:
     """Build the benchmark app with ``mod`` (``flask`` or ``erlen``) as the framework.
 
     ``kind`` is ``"main"`` (every scenario, ``/user/<int:id>`` after 50 other dynamic
-    routes) or ``"many"`` (1,000 ``/r{i}/<int:id>`` routes).
+    routes), ``"hooks"`` (main plus one no-op ``before_request`` and one ``after_request``
+    hook, as every app with a battery has) or ``"many"`` (1,000 ``/r{i}/<int:id>`` routes).
     """
     request = mod.request
     jsonify = mod.jsonify
@@ -60,5 +61,15 @@ def make_flask_like_app(mod: ModuleType, kind: str = "main") -> Any:
     @app.route("/page")
     def page() -> Any:
         return mod.render_template("page.html", **common.TEMPLATE_CONTEXT)
+
+    if kind == "hooks":
+
+        @app.before_request
+        def before() -> None:
+            return None
+
+        @app.after_request
+        def after(response: Any) -> Any:
+            return response
 
     return app
