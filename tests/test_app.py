@@ -505,11 +505,18 @@ def test_untouched_non_permanent_session_is_not_resent(app, client):
         erlen.session.permanent = True
         return ""
 
+    opened = []
+    interface = app.session_interface
+    real_open = interface.open_session
+    app.session_interface = type(interface)()
+    app.session_interface.open_session = lambda *a: opened.append(1) or real_open(*a)
+
     client.get("/set")
+    opened.clear()
     for _ in range(2):  # the second time the verdict comes from the memo
         rv = client.get("/plain")
         assert "Set-Cookie" not in rv.headers and "Vary" not in rv.headers
-    assert len(app._unrefreshed_cookies) == 1
+    assert opened == [1]  # opened once to learn it is not permanent, then remembered
     # Made permanent: a new cookie value, so refreshes start.
     assert "Expires=" in client.get("/perm").headers["Set-Cookie"]
     assert "Expires=" in client.get("/plain").headers["Set-Cookie"]

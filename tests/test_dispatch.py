@@ -1,8 +1,9 @@
-"""The request path (``erlen.app.dispatch``): ``wsgi_app``'s direct path gives exactly what
-its general path gives, takes over only when nothing could tell, and leaves no garbage.
+"""The request path (``erlen.app.dispatch`` and its plan): one path for every request.
 
-The oracle is the same app with one no-op ``before_request`` hook, which sends every request
-down the general path (``full_dispatch_request``, ``Response`` objects, ``ctx.pop``).
+A request skips the steps its app's plan says have nothing to do; the oracle for "skipping
+changes nothing" is the same app with a no-op hook of every kind, whose requests run every
+step. Replaced request-path methods are called however they were replaced, hooks run in
+Flask's order (real Flask is the oracle), and requests leave no garbage.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from erlen.testing import run_wsgi_app
 
 @pytest.fixture(autouse=True)
 def _no_leftover_signal_receivers() -> None:
-    """Receivers other tests connected weakly may wait for the garbage collector; whether a
-    request takes the direct path depends on there being none."""
+    """Receivers other tests connected weakly may wait for the garbage collector; which
+    steps a request skips depends on there being none."""
     gc.collect()
     receivers = [s.receivers for s in erlen_signals._REQUEST_PATH_SIGNALS if s.receivers]
     assert not erlen_signals.request_path_has_receivers(), f"receivers left: {receivers}"
@@ -60,10 +61,15 @@ def _call(app: Erlen, env: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
 
 
 def _make_app(general: bool) -> Erlen:
+    """The test app; ``general``: with a no-op hook of every kind (no step is skipped)."""
     app = Erlen(__name__)
     app.secret_key = "test secret"
     if general:
-        app.before_request(lambda: None)  # any hook sends requests down the general path
+        app.before_request(lambda: None)
+        app.after_request(lambda response: response)
+        app.teardown_request(lambda exc: None)
+        app.teardown_appcontext(lambda exc: None)
+        app.url_value_preprocessor(lambda endpoint, values: None)
 
     @app.route("/str")
     def as_str() -> str:
@@ -234,59 +240,13 @@ _REQUESTS: list[tuple[str, str, str, bytes, dict[str, str]]] = [
 
 
 @pytest.mark.parametrize(("method", "path", "query", "body", "extra"), _REQUESTS)
-def test_direct_path_answers_as_the_general_path(
+def test_skipped_steps_change_no_answer(
     method: str, path: str, query: str, body: bytes, extra: dict[str, str]
 ) -> None:
     plain, general = _make_app(general=False), _make_app(general=True)
     got = _call(plain, _environ(method, path, query, body, **extra))
     want = _call(general, _environ(method, path, query, body, **extra))
     assert got == want
-
-
-def _spy_general(app: Erlen) -> list[str]:
-    """Record the requests that take the general path (it calls full_dispatch_request)."""
-    calls: list[str] = []
-    original = app.full_dispatch_request
-
-    def spy() -> Any:
-        calls.append(request.environ["PATH_INFO"])
-        return original()
-
-    app.full_dispatch_request = spy  # type: ignore[method-assign]
-    return calls
-
-
-def test_plain_requests_take_the_direct_path() -> None:
-    app = _make_app(general=False)
-    calls = _spy_general(app)
-    for path in ("/str", "/tuple", "/json/3", "/response", "/session", "/g", "/boom", "/nope"):
-        _call(app, _environ("GET", path))
-    assert calls == []
-    # these need an adapter or a redirect: the general path answers them
-    for path in ("/branch", "/defaults/1", "//str"):
-        _call(app, _environ("GET", path))
-    assert calls == ["/branch", "/defaults/1", "//str"]
-
-
-@pytest.mark.parametrize(
-    "setup",
-    [
-        lambda app: app.before_request(lambda: None),
-        lambda app: app.after_request(lambda r: r),
-        lambda app: app.teardown_request(lambda e: None),
-        lambda app: app.teardown_appcontext(lambda e: None),
-        lambda app: app.url_value_preprocessor(lambda endpoint, values: None),
-        lambda app: app.config.update(SERVER_NAME="localhost"),
-        lambda app: app.config.update(TRUSTED_HOSTS=["localhost"]),
-    ],
-)
-def test_hooks_and_host_settings_take_the_general_path(setup: Callable[[Erlen], Any]) -> None:
-    app = _make_app(general=False)
-    setup(app)
-    calls = _spy_general(app)
-    status, _, body = _call(app, _environ("GET", "/str"))
-    assert (status, body) == ("200 OK", "plain ü".encode())
-    assert calls == ["/str"]
 
 
 @pytest.mark.parametrize(
@@ -300,9 +260,9 @@ def test_hooks_and_host_settings_take_the_general_path(setup: Callable[[Erlen], 
         erlen_signals.appcontext_popped,
     ],
 )
-def test_a_signal_receiver_takes_the_general_path(signal: Any) -> None:
+def test_signal_receivers_connected_after_the_first_request_are_sent_to(signal: Any) -> None:
     app = _make_app(general=False)
-    calls = _spy_general(app)
+    _call(app, _environ("GET", "/str"))  # the plan exists: receivers are still found
     seen: list[Any] = []
 
     def receiver(sender: Any, **kwargs: Any) -> None:
@@ -310,14 +270,13 @@ def test_a_signal_receiver_takes_the_general_path(signal: Any) -> None:
 
     signal.connect(receiver, app)
     try:
-        _call(app, _environ("GET", "/str"))
+        assert _call(app, _environ("GET", "/str"))[2] == "plain ü".encode()
     finally:
         signal.disconnect(receiver)  # from every sender: blinker then forgets it
-    assert calls == ["/str"]
     assert seen and all(s is app for s in seen)
-    # disconnected: the direct path again
+    seen.clear()
     _call(app, _environ("GET", "/tuple"))
-    assert calls == ["/str"]
+    assert seen == []
 
 
 def test_receivers_connected_by_the_view_are_sent_to() -> None:
@@ -342,19 +301,6 @@ def test_receivers_connected_by_the_view_are_sent_to() -> None:
         erlen_signals.request_finished.disconnect(finished, app)
         erlen_signals.request_tearing_down.disconnect(tearing_down, app)
     assert seen == ["finished 200", "tearing down"]
-
-
-def test_teardown_added_by_the_view_runs() -> None:
-    app = Erlen(__name__)
-    seen: list[Any] = []
-
-    @app.route("/")
-    def index() -> str:
-        app.teardown_request_funcs.setdefault(None, []).append(lambda e: seen.append(e))
-        return "ok"
-
-    assert _call(app, _environ("GET", "/"))[2] == b"ok"
-    assert seen == [None]
 
 
 def test_overridden_request_path_methods_are_called() -> None:
@@ -390,9 +336,8 @@ def test_view_errors_are_logged_and_answered_500(caplog: pytest.LogCaptureFixtur
     assert "Exception on /boom [GET]" in caplog.text
 
 
-def test_request_inside_another_request_takes_the_general_path() -> None:
+def test_request_inside_another_request_shares_its_app_context() -> None:
     app = Erlen(__name__)
-    calls = _spy_general(app)
 
     @app.route("/inner")
     def inner() -> str:
@@ -407,7 +352,6 @@ def test_request_inside_another_request_takes_the_general_path() -> None:
         return f"{inner_body} {g.get('inner')} {request.path}"
 
     assert _call(app, _environ("GET", "/outer"))[2] == b"inner True /outer"
-    assert calls == ["/inner"]
 
 
 def test_the_context_is_popped_and_the_environ_unlinked() -> None:
@@ -432,7 +376,7 @@ def test_the_request_is_in_its_environ_while_it_is_handled() -> None:
     assert _call(app, _environ("GET", "/"))[2] == b"True"
 
 
-def test_uploaded_files_are_closed_after_a_direct_request() -> None:
+def test_uploaded_files_are_closed_after_the_request() -> None:
     app = Erlen(__name__)
     seen: list[Any] = []
 
@@ -490,18 +434,17 @@ def test_requests_leave_no_reference_cycles(
     assert garbage == []
 
 
-def test_no_direct_path_when_context_is_preserved() -> None:
+def test_a_preserved_context_stays_until_the_block_ends() -> None:
     app = _make_app(general=False)
-    calls = _spy_general(app)
     client = app.test_client()
     with client:
         assert client.get("/str").data == "plain ü".encode()
         assert request.path == "/str"
-    assert calls == ["/str"]
+    assert not erlen.has_request_context()
     assert sys.exc_info() == (None, None, None)
 
 
-def test_overridden_request_close_is_called_on_direct_requests() -> None:
+def test_overridden_request_close_is_called() -> None:
     closed: list[str] = []
 
     class MyRequest(erlen.Request):
@@ -546,7 +489,7 @@ def _not_found_app(general: bool, variant: str) -> Erlen:
     "variant", ["plain", "handler", "http-handler", "raising-handler", "trap", "inspects"]
 )
 @pytest.mark.parametrize("path", ["/nope", "/a/b/c", "/%C3%A9"])
-def test_404s_answer_as_the_general_path(variant: str, path: str) -> None:
+def test_404s_answer_alike_with_and_without_hooks(variant: str, path: str) -> None:
     got = _call(_not_found_app(False, variant), _environ("GET", path))
     want = _call(_not_found_app(True, variant), _environ("GET", path))
     assert got == want
@@ -556,3 +499,165 @@ def test_404s_answer_as_the_general_path(variant: str, path: str) -> None:
         assert got[0] == "500 INTERNAL SERVER ERROR"
     else:
         assert got[0] == "404 NOT FOUND"
+
+
+# -- replaced request-path methods are called, however they were replaced -----------------
+_REPLACEABLE = [
+    ("preprocess_request", ()),
+    ("dispatch_request", ()),
+    ("full_dispatch_request", ()),
+    ("finalize_request", ("rv",)),
+    ("make_response", ("rv",)),
+    ("process_response", ("response",)),
+    ("do_teardown_request", ("exc",)),
+    ("do_teardown_appcontext", ("exc",)),
+    ("app_context", ()),
+    ("request_context", ("environ",)),
+    ("create_url_adapter", ("request",)),
+]
+
+
+def _recording(calls: list[str], name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def replacement(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    return replacement
+
+
+@pytest.mark.parametrize(("name", "_args"), _REPLACEABLE)
+@pytest.mark.parametrize("how", ["subclass", "class-after-init", "instance", "instance-later"])
+def test_a_replaced_request_path_method_is_called(name: str, _args: Any, how: str) -> None:
+    """Each of Flask's overridable steps is called when replaced, also where the plan would
+    skip its default (no hooks registered), and also when replaced after requests ran."""
+    calls: list[str] = []
+    cls: type[Erlen] = Erlen
+    if how in ("subclass", "class-after-init"):
+        cls = type("MyApp", (Erlen,), {})
+        if how == "subclass":
+            setattr(cls, name, _recording(calls, name, getattr(Erlen, name)))
+    app = cls(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    if how == "class-after-init":
+        setattr(cls, name, _recording(calls, name, getattr(Erlen, name)))
+    if how == "instance-later":
+        assert _call(app, _environ("GET", "/"))[2] == b"ok"  # the plan exists now
+    if how.startswith("instance"):
+        setattr(app, name, _recording(calls, name, getattr(app, name)))
+    assert _call(app, _environ("GET", "/"))[2] == b"ok"
+    assert name in calls
+
+
+def test_an_app_without_hooks_skips_the_hook_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default steps with nothing to do are not called (what the plan is for); with a
+    hook registered, they are."""
+    from erlen.app.dispatch import RequestDispatch
+
+    calls: list[str] = []
+    names = ("preprocess_request", "process_response", "do_teardown_request")
+    for name in names:  # spies as the defaults themselves: the plan sees nothing replaced
+        monkeypatch.setattr(
+            RequestDispatch, name, _recording(calls, name, getattr(RequestDispatch, name))
+        )
+    plain = Erlen(__name__)
+    plain.add_url_rule("/", "index", lambda: "ok")
+    assert _call(plain, _environ("GET", "/"))[2] == b"ok"
+    assert calls == []
+    hooked = Erlen(__name__)
+    hooked.add_url_rule("/", "index", lambda: "ok")
+    hooked.before_request(lambda: None)
+    hooked.after_request(lambda r: r)
+    hooked.teardown_request(lambda e: None)
+    assert _call(hooked, _environ("GET", "/"))[2] == b"ok"
+    assert calls == list(names)
+
+
+def test_a_hook_registered_after_a_context_was_pushed_runs() -> None:
+    """Setup is open until the first request; a context pushed before (test_request_context)
+    builds the plan, and a later registration rebuilds it."""
+    app = Erlen(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    with app.test_request_context("/"):
+        pass
+    seen: list[str] = []
+    app.before_request(lambda: seen.append("before"))
+    app.after_request(lambda r: seen.append("after") or r)
+    assert _call(app, _environ("GET", "/"))[2] == b"ok"
+    assert seen == ["before", "after"]
+    with pytest.raises(AssertionError, match="can no longer be called"):
+        app.before_request(lambda: None)
+
+
+def _hook_order_app(mod: Any, log: list[str]) -> Any:
+    """The same app in Flask and erlen: hooks of every kind on the app and nested blueprints."""
+    app = mod.Flask("hook_order")
+    outer = mod.Blueprint("outer", __name__)
+    inner = mod.Blueprint("inner", __name__)
+
+    def hooks(owner: Any, name: str) -> None:
+        for i in (1, 2):
+            owner.before_request(lambda i=i: log.append(f"before {name}{i}"))
+            owner.after_request(lambda r, i=i: log.append(f"after {name}{i}") or r)
+            owner.teardown_request(lambda e, i=i: log.append(f"teardown {name}{i}"))
+            owner.url_value_preprocessor(
+                lambda endpoint, values, i=i: log.append(f"urlvalue {name}{i} {endpoint}")
+            )
+
+    hooks(app, "app")
+    hooks(outer, "outer")
+    hooks(inner, "inner")
+    inner.add_url_rule("/x", "x", lambda: "inner")
+    outer.add_url_rule("/y", "y", lambda: "outer")
+    outer.register_blueprint(inner, url_prefix="/in")
+    app.register_blueprint(outer, url_prefix="/out")
+    app.add_url_rule("/z", "z", lambda: "app")
+    app.teardown_appcontext(lambda e: log.append("teardown appctx"))
+    return app
+
+
+@pytest.mark.parametrize("path", ["/out/in/x", "/out/y", "/z", "/missing"])
+def test_hooks_run_in_flasks_order(path: str) -> None:
+    import flask
+
+    logs: dict[str, list[str]] = {}
+    for mod in (flask, erlen):
+        log: list[str] = logs.setdefault(mod.__name__, [])
+        client = _hook_order_app(mod, log).test_client()
+        for _ in range(2):  # the second request runs from the plan built by the first
+            log.append(f"status {client.get(path).status_code}")
+    assert logs["erlen"] == logs["flask"]
+    assert len(logs["erlen"]) > 4
+
+
+def test_async_views_run_inside_a_running_event_loop() -> None:
+    """An app called from async code (its thread's loop is running) still runs its async
+    views, which ``asyncio.run`` per call cannot do."""
+    import asyncio
+
+    app = Erlen(__name__)
+
+    @app.route("/")
+    async def index() -> str:
+        await asyncio.sleep(0)
+        return f"async {request.path}"
+
+    async def main() -> bytes:
+        return _call(app, _environ("GET", "/"))[2]
+
+    assert asyncio.run(main()) == b"async /"
+
+
+def test_async_views_reuse_their_threads_event_loop() -> None:
+    import asyncio
+
+    app = Erlen(__name__)
+    loops: list[int] = []
+
+    @app.route("/")
+    async def index() -> str:
+        loops.append(id(asyncio.get_running_loop()))
+        return "ok"
+
+    for _ in range(3):
+        assert _call(app, _environ("GET", "/"))[2] == b"ok"
+    assert len(set(loops)) == 1

@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers as WHeaders
 import erlen
 from erlen import Erlen, g
 from erlen.ctx import AppContext
-from erlen.exceptions import BadRequest, HTTPException, NotFound
+from erlen.exceptions import BadRequest, HTTPException
 from erlen.http.parsing import parse_query_string
 from erlen.http.response import Response
 from erlen.json import _compact_dumps, _default
@@ -38,97 +38,6 @@ def _env(path: str, method: str = "GET", **extra: Any) -> dict[str, Any]:
     return env
 
 
-# -- routing: Map._match_environ vs bind_to_environ(...).match(...) --------------------
-
-
-def _routing_map() -> Map:
-    return Map(
-        [
-            Rule("/", endpoint="index"),
-            Rule("/hello", endpoint="hello"),
-            Rule("/branch/", endpoint="branch"),
-            Rule("/post", endpoint="post", methods=["POST"]),
-            Rule("/user/<int:id>", endpoint="user"),
-            Rule("/user/<int:id>/<name>", endpoint="user_name"),
-            Rule("/price/<float:p>", endpoint="price"),
-            Rule("/small/<int(max=9):n>", endpoint="small"),
-            Rule("/old", endpoint="old", redirect_to="/hello"),
-            Rule("/files/<path:p>", endpoint="files"),
-            Rule("/ws", endpoint="ws", websocket=True),
-            Rule("/edit/<int:id>", endpoint="edit", methods=["POST"]),
-            Rule("/live/<int:id>", endpoint="live", websocket=True),
-        ]
-    )
-
-
-def _general(m: Map, env: dict[str, Any]) -> Any:
-    try:
-        return m.bind_to_environ(env, subdomain="").match(return_rule=True)
-    except HTTPException as e:
-        return type(e)
-
-
-@pytest.mark.parametrize(
-    ("path", "method"),
-    [
-        ("/", "GET"),
-        ("/hello", "GET"),
-        ("/hello", "HEAD"),
-        ("/branch", "GET"),  # slash redirect: general path
-        ("/branch/", "GET"),
-        ("/post", "GET"),  # 405: general path
-        ("/post", "POST"),
-        ("/user/42", "GET"),
-        ("/user/42/bob", "GET"),
-        ("/user/x", "GET"),
-        ("/user/" + "9" * 5000, "GET"),  # int() refuses: no match, not a crash
-        ("/price/1.5", "GET"),
-        ("/small/5", "GET"),
-        ("/small/12", "GET"),  # converter limit: ValidationError
-        ("/old", "GET"),  # redirect_to: general path
-        ("/files/a/b/c.txt", "GET"),
-        ("/nope", "GET"),
-        ("//hello", "GET"),  # merged slashes: general path
-        ("/ws", "GET"),  # websocket mismatch: general path
-        ("/h\xc3\xa9llo", "GET"),  # non-ASCII path: general path
-        ("/edit/3", "GET"),  # dynamic 405: general path
-        ("/edit/3", "POST"),
-        ("/edit/x", "POST"),  # no rule matches: 404 at once
-        ("/live/3", "GET"),  # dynamic websocket mismatch: general path
-        ("/nope/deeper/still", "GET"),
-        ("/user//3", "GET"),  # merged slashes in a dynamic path: general path
-    ],
-)
-def test_match_environ_agrees_with_adapter(path: str, method: str) -> None:
-    m = _routing_map()
-    env = _env("/", method=method, PATH_INFO=path)
-    fast = m._match_environ(env, "", method)
-    general = _general(m, env)
-    if fast is None:
-        return  # the caller takes the general path
-    if isinstance(fast, NotFound):
-        assert general is NotFound
-    else:
-        rule, args = fast
-        assert (rule, args) == general
-
-
-def test_match_environ_shortcuts() -> None:
-    m = _routing_map()
-    rule, args = m._match_environ(_env("/", PATH_INFO="/user/7"), "", "GET")  # type: ignore[misc]
-    assert rule.endpoint == "user" and args == {"id": 7} and type(args["id"]) is int
-    assert isinstance(m._match_environ(_env("/", PATH_INFO="/nope"), "", "GET"), NotFound)
-    assert m._match_environ(_env("/", PATH_INFO="/branch"), "", "GET") is None
-    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_UPGRADE="websocket"), "", "GET") is None
-    assert m._match_environ(_env("/", PATH_INFO="/x", HTTP_HOST="b\xfccher.de"), "", "GET") is None
-    # a miss is a 404 at once only when no rule matches the path under another method or as
-    # a websocket; those (405, 400) and '//' (merge redirect) take the general path
-    assert isinstance(m._match_environ(_env("/", PATH_INFO="/edit/x"), "", "GET"), NotFound)
-    assert m._match_environ(_env("/", PATH_INFO="/edit/3"), "", "GET") is None
-    assert m._match_environ(_env("/", PATH_INFO="/live/3"), "", "GET") is None
-    assert m._match_environ(_env("/", PATH_INFO="/user//3"), "", "GET") is None
-
-
 def test_custom_converter_value_error_still_propagates() -> None:
     from erlen.routing import BaseConverter
 
@@ -138,7 +47,7 @@ def test_custom_converter_value_error_still_propagates() -> None:
 
     m = Map([Rule("/b/<boom:x>", endpoint="b")], converters={"boom": Boom})
     with pytest.raises(ValueError, match="a bug"):
-        m._match_environ(_env("/", PATH_INFO="/b/1"), "", "GET")
+        m.bind("localhost").match("/b/1")
 
 
 def test_app_routes_plain_and_general_requests_alike() -> None:
@@ -190,7 +99,6 @@ def test_overridden_create_url_adapter_is_used() -> None:
 
     app = MyApp(__name__)
     app.add_url_rule("/", "i", lambda: "ok")
-    assert MyApp._plain_url_adapter is False
     assert app.test_client().get("/").text == "ok"
     assert calls
 
@@ -564,24 +472,24 @@ def test_tails_only_for_plain_int_and_string_segments() -> None:
     }
 
 
-# -- routing: the direct table of tails (Matcher.direct_tail) -----------------------------
+# -- routing: the table of tails (one dict lookup for a plain last segment) ---------------
 
 
-def _direct_answers(rules: list[Rule], paths: list[str], with_table: bool) -> list[Any]:
+def _tail_answers(rules: list[Rule], paths: list[str], with_table: bool) -> list[Any]:
     url_map = Map(rules)
-    matcher = url_map._get_matcher()
-    assert matcher.direct
+    tails = url_map._get_matcher().static_domains[""].tails
     if not with_table:
-        matcher.direct_tail.clear()
+        tails.clear()
+    adapter = url_map.bind("localhost")
     out: list[Any] = []
     for path in paths:
         for method in ("GET", "POST", "HEAD"):
-            found = matcher.match_direct(path, method)
-            if isinstance(found, tuple):
-                rule, values = found
-                out.append((rule.endpoint, values, type(values.get("id"))))
+            try:
+                rule, values = adapter.match(path, method, return_rule=True)
+            except HTTPException as e:
+                out.append((type(e), getattr(e, "new_url", None)))
             else:
-                out.append(type(found))
+                out.append((rule.endpoint, values, type(values.get("id"))))
     return out
 
 
@@ -618,25 +526,28 @@ _TAIL_PATHS = [
 
 
 @pytest.mark.parametrize("rule_set", sorted(_TAIL_RULE_SETS))
-def test_direct_tail_table_agrees_with_the_walk(rule_set: str) -> None:
+def test_tail_table_agrees_with_the_walk(rule_set: str) -> None:
     def rules() -> list[Rule]:
         return [r.empty() for r in _TAIL_RULE_SETS[rule_set]]
 
-    expected = _direct_answers(rules(), _TAIL_PATHS, with_table=False)
-    assert _direct_answers(rules(), _TAIL_PATHS, with_table=True) == expected
+    expected = _tail_answers(rules(), _TAIL_PATHS, with_table=False)
+    assert _tail_answers(rules(), _TAIL_PATHS, with_table=True) == expected
 
 
-def test_direct_tail_table_holds_only_first_plain_tails() -> None:
+def test_tail_table_holds_only_first_plain_tails() -> None:
     rules = [r.empty() for rs in _TAIL_RULE_SETS.values() for r in rs]
-    table = Map(rules)._get_matcher().direct_tail
-    assert {prefix: entry[0].endpoint for prefix, entry in table.items()} == {
+    table = Map(rules)._get_matcher().static_domains[""].tails
+    assert {prefix: entry.rule.endpoint for prefix, entry in table.items()} == {
         "/user/": "user",  # the first rule of its node ("path" sorts after it)
         "/item/": "item",
         "/": "root",
         "/a/": "a",
         "/a/b/": "ab",
         "/m/": "post",
-        "/x/": "x",  # "d" has defaults, "r" redirects: the walk decides for them
+        "/d/": "d",  # defaults and redirects are the adapter's business after matching
+        "/r/": "r",
+        "/x/": "x",
+        "/p/": "p",
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from . import json as json
-from .app import Erlen
+from .application import Erlen
 from .blueprints import Blueprint
 from .config import Config
 from .ctx import (

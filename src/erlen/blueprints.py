@@ -11,7 +11,7 @@ from functools import update_wrapper
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .app import App
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
@@ -22,7 +22,7 @@ class BlueprintSetupState:
     """One registration of a blueprint on an app: prefix, subdomain, name, defaults."""
 
     def __init__(
-        self, blueprint: Blueprint, app: Erlen, options: t.Any, first_registration: bool
+        self, blueprint: Blueprint, app: App, options: t.Any, first_registration: bool
     ) -> None:
         self.app = app
         self.blueprint = blueprint
@@ -128,7 +128,7 @@ class Blueprint(Scaffold):
         self.record(update_wrapper(wrapper, func))
 
     def make_setup_state(
-        self, app: Erlen, options: dict[str, t.Any], first_registration: bool = False
+        self, app: App, options: dict[str, t.Any], first_registration: bool = False
     ) -> BlueprintSetupState:
         return BlueprintSetupState(self, app, options, first_registration)
 
@@ -138,7 +138,7 @@ class Blueprint(Scaffold):
             raise ValueError("Cannot register a blueprint on itself")
         self._blueprints.append((blueprint, options))
 
-    def register(self, app: Erlen, options: dict[str, t.Any]) -> None:
+    def register(self, app: App, options: dict[str, t.Any]) -> None:
         """Apply everything recorded on this blueprint to ``app``."""
         name_prefix = options.get("name_prefix", "")
         self_name = options.get("name", self.name)
@@ -201,7 +201,7 @@ class Blueprint(Scaffold):
             bp_options["name_prefix"] = name
             blueprint.register(app, bp_options)
 
-    def _merge_blueprint_funcs(self, app: Erlen, name: str) -> None:
+    def _merge_blueprint_funcs(self, app: App, name: str) -> None:
         def extend(
             bp_dict: dict[t.Any, list[t.Any]], parent_dict: dict[t.Any, list[t.Any]]
         ) -> None:

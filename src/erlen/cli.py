@@ -29,7 +29,7 @@ from .discovery import locate_app as locate_app
 from .discovery import prepare_import as prepare_import
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .application import Erlen
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 

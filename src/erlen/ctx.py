@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .exceptions import HTTPException
 from .globals import (
@@ -35,7 +35,8 @@ from .signals import (
 )
 
 if TYPE_CHECKING:
-    from .app import Erlen
+    from .app.app import App
+    from .app.plan import EndpointHooks, RequestPlan
     from .sessions import SessionMixin
     from .wrappers import Request, Response
 
@@ -106,7 +107,7 @@ class AppContext:
 
     __slots__ = ("app", "_g", "_url_adapter", "_cv_tokens")
 
-    def __init__(self, app: Erlen) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         # ``g`` is created on first use: most requests never touch it.
         self._g: _AppCtxGlobals | None = None
@@ -141,7 +142,9 @@ class AppContext:
         tokens = self._cv_tokens
         try:
             if len(tokens) == 1 and (
-                app.teardown_appcontext_funcs or appcontext_tearing_down.receivers
+                app.teardown_appcontext_funcs
+                or appcontext_tearing_down.receivers
+                or app.request_plan().calls_teardown_appcontext
             ):
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
@@ -174,6 +177,18 @@ class AppContext:
         return f"<{type(self).__name__} of {self.app.name!r}>"
 
 
+class _Push(NamedTuple):
+    """What one push of a request context changed, undone by its pop."""
+
+    token: contextvars.Token[RequestContext]
+    #: The app context this push pushed for the request (None if it pushed none).
+    pushed_app_ctx: AppContext | None
+    #: ``_app_ctx`` before this push.
+    previous_app_ctx: AppContext | None
+    #: True when the request runs in its implied app context (see ``app_ctx``).
+    implied: bool
+
+
 class RequestContext:
     """Everything about one request: the request object, URL matching, session, flashes."""
 
@@ -182,15 +197,17 @@ class RequestContext:
         "request",
         "_url_adapter",
         "flashes",
-        "_session",
-        "_after_request_functions",
+        "opened_session",
+        "after_request_functions",
+        "plan",
+        "hooks",
         "_app_ctx",
-        "_cv_tokens",
+        "_pushes",
     )
 
     def __init__(
         self,
-        app: Erlen,
+        app: App,
         environ: dict[str, Any],
         request: Request | None = None,
         session: SessionMixin | None = None,
@@ -199,20 +216,21 @@ class RequestContext:
         if request is None:
             request = app.request_class(environ)
         self.request: Request = request
-        # Bound on first use (URL building, OPTIONS, redirects); plain requests are matched
-        # in ``push`` without one.
+        # Bound on first use (by matching at push, URL building, OPTIONS, redirects).
         self._url_adapter: Any = _sentinel
         self.flashes: list[tuple[str, str]] | None = None
-        self._session: SessionMixin | None = session
-        self._after_request_functions: list[Callable[[Response], Response]] = []
+        #: The session once opened (first access of ``session``), else None: a request that
+        #: never touches the session neither opens nor saves one.
+        self.opened_session: SessionMixin | None = session
+        #: Functions registered with ``after_this_request``, run before the after hooks.
+        self.after_request_functions: list[Callable[[Response], Response]] = []
+        #: The app's request plan and this request's hooks (set at push).
+        self.plan: RequestPlan = None  # type: ignore[assignment]
+        self.hooks: EndpointHooks = None  # type: ignore[assignment]
         # The app context this request runs in: the one active at push, one pushed for it, or
         # (None until first use) the implied one, see ``app_ctx``.
         self._app_ctx: AppContext | None = None
-        # per push: (request token, the app context pushed for it or None, the previous
-        # _app_ctx, whether it runs in its implied app context)
-        self._cv_tokens: list[
-            tuple[contextvars.Token[RequestContext], AppContext | None, AppContext | None, bool]
-        ] = []
+        self._pushes: list[_Push] = []
 
     @property
     def app_ctx(self) -> AppContext:
@@ -220,7 +238,7 @@ class RequestContext:
         app_ctx = self._app_ctx
         if app_ctx is None:
             app_ctx = self._app_ctx = self.app.app_context()
-            if self._cv_tokens:
+            if self._pushes:
                 # Stands for this request's push of it (no ContextVar is set): re-entering it
                 # (``with app_ctx:``) is then a nested push, which does not tear it down.
                 app_ctx._cv_tokens.append(_IMPLIED_PUSH)
@@ -247,54 +265,58 @@ class RequestContext:
     # -- session: opened on first access, saved only if it was opened ----------------
     @property
     def session(self) -> SessionMixin:
-        sess = self._session
+        sess = self.opened_session
         if sess is None:
             interface = self.app.session_interface
             sess = interface.open_session(self.app, self.request)
             if sess is None:
                 sess = interface.make_null_session(self.app)
-            self._session = sess
+            self.opened_session = sess
         return sess
 
     @session.setter
     def session(self, value: SessionMixin) -> None:
-        self._session = value
+        self.opened_session = value
+
+    @property
+    def may_save_session(self) -> bool:
+        """Whether the end of the request may have a session to save: one was opened, or
+        the request carries cookies (an untouched permanent session is refreshed)."""
+        return self.opened_session is not None or "HTTP_COOKIE" in self.request.environ
+
+    def session_to_save(self) -> SessionMixin | None:
+        """The session the response must save: the opened one, else the one an untouched
+        request must refresh (``SessionInterface.session_to_refresh``); never a null one."""
+        app = self.app
+        interface = app.session_interface
+        sess = self.opened_session
+        if sess is None:
+            sess = interface.session_to_refresh(app, self.request)
+            if sess is None:
+                return None
+            self.opened_session = sess
+        return None if interface.is_null_session(sess) else sess
 
     def copy(self) -> RequestContext:
         """A new context for the same request, e.g. to use it from a greenlet or thread."""
         return type(self)(self.app, self.request.environ, self.request, self.session)
 
     def match_request(self) -> None:
+        """Match the request's URL: sets ``url_rule`` and ``view_args``, or the
+        ``routing_exception`` (404, 405, a redirect) that dispatching raises."""
+        request = self.request
+        adapter = self.url_adapter
+        if adapter is None:
+            return
         try:
-            rule, view_args = self.url_adapter.match(return_rule=True)
-            self.request.url_rule = rule
-            self.request.view_args = view_args
+            request.url_rule, request.view_args = adapter.match(return_rule=True)
         except HTTPException as e:
-            self.request.routing_exception = e
-
-    def _match_plain(self) -> Any:
-        """What ``create_url_adapter`` + ``match`` would give, without the adapter, when the
-        app allows it (see ``Map._match_environ``): ``(rule, view_args)``, an exception to
-        raise, or None for "bind an adapter and match"."""
-        app = self.app
-        url_map = app.url_map
-        if (
-            self._url_adapter is _sentinel
-            and app._plain_url_adapter
-            and url_map._plain_bind
-            and not url_map.host_matching
-            and not app.subdomain_matching
-        ):
-            config = app.config
-            if config.get("SERVER_NAME") is None and config.get("TRUSTED_HOSTS") is None:
-                request = self.request
-                return url_map._match_environ(
-                    request.environ, url_map.default_subdomain or "", request.method
-                )
-        return None
+            request.routing_exception = e
 
     def push(self) -> None:
         app = self.app
+        plan = app.request_plan()
+        self.plan = plan
         prev = self._app_ctx
         pushed: AppContext | None = None
         implied = False
@@ -302,7 +324,7 @@ class RequestContext:
         if app_ctx is None:
             outer = _get_request_ctx(None)
             if outer is None or outer.app is not app:
-                if app._plain_app_context and not appcontext_pushed.receivers:
+                if plan.implied_app_context and not appcontext_pushed.receivers:
                     implied = True  # ``app_ctx`` creates it on first use; nothing to push
                 else:
                     pushed = self._app_ctx = app.app_context()
@@ -315,30 +337,23 @@ class RequestContext:
         else:
             pushed = self._app_ctx = app.app_context()
             pushed.push()
-        self._cv_tokens.append((_set_request_ctx(self), pushed, prev, implied))
+        self._pushes.append(_Push(_set_request_ctx(self), pushed, prev, implied))
         request = self.request
-        if request.url_rule is not None or request.routing_exception is not None:
-            return  # matched already (a nested push, or the app's direct path)
-        found = self._match_plain()
-        if found is None:
-            adapter = self.url_adapter
-            if adapter is None:
-                return
-            try:
-                found = adapter.match(return_rule=True)
-            except HTTPException as e:
-                found = e
-        if type(found) is tuple:
-            request.url_rule, request.view_args = found
-        else:
-            request.routing_exception = found
+        if request.url_rule is None and request.routing_exception is None:
+            self.match_request()  # not matched yet (a nested push of this context is)
+        rule = request.url_rule
+        self.hooks = plan.hooks(rule.endpoint if rule is not None else None)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
-        tokens = self._cv_tokens
+        pushes = self._pushes
         try:
-            if len(tokens) == 1:
+            if len(pushes) == 1:
                 app = self.app
-                if app.teardown_request_funcs or request_tearing_down.receivers:
+                if (
+                    self.hooks.teardown_request
+                    or self.plan.calls_teardown_request
+                    or request_tearing_down.receivers
+                ):
                     if exc is _sentinel:
                         exc = sys.exc_info()[1]
                     app.do_teardown_request(exc)
@@ -347,20 +362,21 @@ class RequestContext:
                     request.close()
         finally:
             ctx = _get_request_ctx()
-            token, pushed, prev, implied = tokens.pop()
-            _reset_request_ctx(token)
-            if not tokens:
+            push = pushes.pop()
+            _reset_request_ctx(push.token)
+            if not pushes:
                 _unlink_environ(self.request)
-            if pushed is not None:
-                pushed.pop(exc)
-            elif implied and (
+            if push.pushed_app_ctx is not None:
+                push.pushed_app_ctx.pop(exc)
+            elif push.implied and (
                 self._app_ctx is not None
                 or self.app.teardown_appcontext_funcs
+                or self.plan.calls_teardown_appcontext
                 or appcontext_tearing_down.receivers
                 or appcontext_popped.receivers
             ):
                 self._end_implied_app_context(exc)
-            self._app_ctx = prev
+            self._app_ctx = push.previous_app_ctx
             if ctx is not self:
                 raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
 
@@ -371,8 +387,11 @@ class RequestContext:
         if app_ctx is not None and _IMPLIED_PUSH in app_ctx._cv_tokens:
             app_ctx._cv_tokens.remove(_IMPLIED_PUSH)
         app = self.app
-        if app.teardown_appcontext_funcs or appcontext_tearing_down.receivers or (
-            appcontext_popped.receivers
+        if (
+            app.teardown_appcontext_funcs
+            or self.plan.calls_teardown_appcontext
+            or appcontext_tearing_down.receivers
+            or appcontext_popped.receivers
         ):
             # Pushed for real for its teardown only, so current_app and g work there.
             app_ctx = self.app_ctx
@@ -405,7 +424,7 @@ def after_this_request(f: F) -> F:
         raise RuntimeError(
             "'after_this_request' can only be used when a request context is active."
         )
-    ctx._after_request_functions.append(f)
+    ctx.after_request_functions.append(f)
     return f
 
 

@@ -19,7 +19,7 @@ from .helpers import get_debug_flag as get_debug_flag
 from .helpers import get_load_dotenv as get_load_dotenv
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .application import Erlen
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -213,7 +213,7 @@ def locate_app(
 
 def find_best_app(module: t.Any) -> Erlen:
     """``app``/``application``, else the only app in the module, else ``create_app()``."""
-    from .app import Erlen
+    from .app import App as Erlen  # the core class: every application is one
 
     for attr in ("app", "application"):
         candidate = getattr(module, attr, None)
@@ -250,7 +250,7 @@ def find_best_app(module: t.Any) -> Erlen:
 
 def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
     """Resolve ``name`` or ``factory(literal args)`` inside ``module``."""
-    from .app import Erlen
+    from .app import App as Erlen  # the core class: every application is one
 
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body

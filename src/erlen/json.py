@@ -17,7 +17,7 @@ from .globals import _get_current_app
 from .http.parsing import http_date
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .app import App
     from .wrappers import Response
 
 
@@ -72,10 +72,10 @@ def _compact_dumps(
 class JSONProvider:
     """Base provider: subclass and set ``app.json_provider_class`` to change JSON handling."""
 
-    def __init__(self, app: Erlen) -> None:
+    def __init__(self, app: App) -> None:
         import weakref
 
-        self._app: Erlen = t.cast("Erlen", weakref.proxy(app))
+        self._app: App = t.cast("App", weakref.proxy(app))
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         raise NotImplementedError
@@ -120,7 +120,7 @@ class DefaultJSONProvider(JSONProvider):
     #: for ``response`` and ``jsonify``; None: stale
     _plan: tuple[bool | None, t.Callable[[t.Any], str] | None, str, bool] | None = None
 
-    def __init__(self, app: Erlen) -> None:
+    def __init__(self, app: App) -> None:
         super().__init__(app)
         self._plan = None  # an instance attribute: read per response
 
@@ -155,7 +155,7 @@ class DefaultJSONProvider(JSONProvider):
         obj = kwargs if kwargs and not args else self._prepare_response_obj(args, kwargs)
         return self._respond(obj, self._app)
 
-    def _respond(self, obj: t.Any, app: Erlen) -> Response:
+    def _respond(self, obj: t.Any, app: App) -> Response:
         """``response``'s work for one value; ``app`` is the real app (``self._app`` is a
         weak proxy, slower to read through)."""
         compact, encode, mimetype, _ = self._plan or self._make_plan()
@@ -169,7 +169,7 @@ class DefaultJSONProvider(JSONProvider):
         return app.response_class._buffered(f"{body}\n", mimetype)  # type: ignore[return-value]
 
 
-def json_response(app: Erlen, obj: t.Any) -> Response:
+def json_response(app: App, obj: t.Any) -> Response:
     """``app.json.response(obj)`` for one value (jsonify, a view's dict or list): the same
     answer, without the argument repacking and proxy reads when the provider's
     ``response`` is the default one."""

@@ -9,7 +9,7 @@ import typing as t
 from .globals import _get_request_ctx
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .app import App
 
 
 class _WSGIErrorsStream:
@@ -51,7 +51,7 @@ def has_level_handler(logger: logging.Logger) -> bool:
     return False
 
 
-def create_logger(app: Erlen) -> logging.Logger:
+def create_logger(app: App) -> logging.Logger:
     """The app's logger; DEBUG level when the app is in debug mode and no level is set."""
     logger = logging.getLogger(app.name)
     if app.debug and not logger.level:

@@ -29,7 +29,7 @@ from .reloader import (
 )
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .application import Erlen
 
 __all__ = [
     "RequestLogger",

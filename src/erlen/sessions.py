@@ -260,6 +260,22 @@ class SessionInterface:
         """Persist ``session`` and set the cookie on ``response`` as needed."""
         raise NotImplementedError()
 
+    def session_to_refresh(self, app: Any, request: Any) -> SessionMixin | None:
+        """The session to save for a request that never touched ``session`` (None: none).
+
+        Flask opens the session on every request, so a permanent session's cookie is
+        refreshed (``SESSION_REFRESH_EACH_REQUEST``) even when the view ignores it. erlen
+        opens it lazily and asks this at the end instead: when the request carries the
+        session cookie and refreshing is on, the session is opened here so ``save_session``
+        can refresh it.
+        """
+        if not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return None
+        cookie = request.environ.get("HTTP_COOKIE")
+        if cookie is None or self.get_cookie_name(app) not in cookie:
+            return None
+        return self.open_session(app, request) or self.make_null_session(app)
+
 
 #: The serializer the cookie interface uses; apps may register extra tags on it.
 session_json_serializer = TaggedJSONSerializer()
@@ -294,6 +310,10 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = session_json_serializer
     #: The session class ``open_session`` builds.
     session_class: type[SecureCookieSession] = SecureCookieSession
+    #: ``(cookie name, Cookie header)`` pairs whose session is valid and not permanent, so
+    #: an untouched request never refreshes it (see ``session_to_refresh``). Shared by all
+    #: apps: the same header is valid under one key only, and then says the same.
+    _nothing_to_refresh: dict[tuple[str, str], None] = {}
 
     def __init__(self) -> None:
         # Serializers and codecs are built once per (secret key, fallbacks) pair, not per
@@ -374,6 +394,35 @@ class SecureCookieSessionInterface(SessionInterface):
             _log.debug("Ignoring session cookie whose payload is not an object.")
             return self.session_class()
         return self.session_class(data)
+
+    def session_to_refresh(self, app: Any, request: Any) -> SessionMixin | None:
+        """See ``SessionInterface.session_to_refresh``: here only a permanent session needs a
+        refresh (the permanent flag is inside the signed value), and Cookie headers found to
+        hold none are remembered (bounded), so repeat visits cost one dict lookup."""
+        if not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return None
+        cookie = request.environ.get("HTTP_COOKIE")
+        if cookie is None:
+            return None
+        name = self.get_cookie_name(app)
+        if name not in cookie:
+            return None
+        memo = self._nothing_to_refresh
+        key = (name, cookie)
+        if key in memo:
+            return None
+        session = self.open_session(app, request)
+        if session is None:
+            return None
+        # dict.get: not a read of the session (no Vary: Cookie for an untouched request)
+        if dict.get(session, "_permanent", False):
+            return session
+        if session:  # a valid, non-permanent session: the same header never needs a refresh
+            # (an invalid value is not remembered: with another app's key it may be valid)
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[key] = None
+        return None
 
     def save_session(self, app: Any, session: SessionMixin, response: Any) -> None:
         """Set, refresh or delete the cookie as the session's state requires."""

@@ -27,7 +27,7 @@ from .globals import (
 from .signals import before_render_template, template_rendered
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
+    from .app import App
     from .scaffold import Scaffold
 
 
@@ -51,7 +51,7 @@ STRING_CACHE_SIZE = 256
 class Environment(_JinjaEnvironment):
     """A Jinja2 environment that knows its app (for blueprint-aware loading)."""
 
-    def __init__(self, app: Erlen, **options: t.Any) -> None:
+    def __init__(self, app: App, **options: t.Any) -> None:
         if "loader" not in options:
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
@@ -84,7 +84,7 @@ def _template_from_string(env: _JinjaEnvironment, source: str) -> Template:
 class DispatchingJinjaLoader(BaseLoader):
     """Search the app's loader, then each blueprint's, in registration order."""
 
-    def __init__(self, app: Erlen) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     def get_source(
@@ -129,7 +129,7 @@ def _describe(srcobj: Scaffold, loader: BaseLoader, is_app: bool) -> str:
     return f"{kind} {srcobj.name!r} ({where})"
 
 
-def create_jinja_environment(app: Erlen) -> Environment:
+def create_jinja_environment(app: App) -> Environment:
     """Build the app's environment from ``jinja_options``, with Flask's globals and
     autoescape/auto-reload defaults."""
     options = dict(app.jinja_options)
@@ -195,7 +195,7 @@ def _render_template_obj(template: Template, context: dict[str, t.Any]) -> str:
         env.handle_exception()
 
 
-def _render(app: Erlen, template: Template, context: dict[str, t.Any]) -> str:
+def _render(app: App, template: Template, context: dict[str, t.Any]) -> str:
     app.update_template_context(context)
     if before_render_template.receivers:
         before_render_template.send(
@@ -225,7 +225,7 @@ def render_template_string(source: str, **context: t.Any) -> str:
     return _render(app, template, context)
 
 
-def _stream(app: Erlen, template: Template, context: dict[str, t.Any]) -> Iterator[str]:
+def _stream(app: App, template: Template, context: dict[str, t.Any]) -> Iterator[str]:
     app.update_template_context(context)
     if before_render_template.receivers:
         before_render_template.send(

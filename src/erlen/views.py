@@ -6,6 +6,7 @@ import typing as t
 from collections.abc import Callable
 from types import CoroutineType
 
+from .app.coroutines import run_coroutine
 from .globals import current_app, request
 
 http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
@@ -75,7 +76,5 @@ class MethodView(View):
         assert meth is not None, f"Unimplemented method {request.method!r}"
         rv = meth(**kwargs)
         if type(rv) is CoroutineType:
-            from .app.dispatch import _run_coroutine
-
-            rv = _run_coroutine(rv)
+            rv = run_coroutine(rv)
         return rv

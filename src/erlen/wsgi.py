@@ -1,4 +1,9 @@
-"""WSGI adapter helpers: middleware that sits between a server and an erlen app.
+"""The WSGI adapter: ``wsgi_app``/``__call__`` of the application, and middleware.
+
+The application core (``erlen.app``) turns a pushed request context into a ``Response`` and
+knows no server interface; :class:`WSGIAdapter` is what a WSGI server calls: it builds the
+request context from the environ, pushes it, runs the core, hands the response to the
+server (``response(environ, start_response)``) and pops the context.
 
 ``ProxyFix`` makes an app behind a reverse proxy (nginx, a load balancer) see the client's
 address, scheme, host, port and mount prefix from the ``X-Forwarded-*`` headers, trusting only
@@ -7,14 +12,62 @@ as many hops as the deployment really has (headers are client-forgeable otherwis
 
 from __future__ import annotations
 
+import sys
 import typing as t
 from collections.abc import Callable, Iterable
+
+if t.TYPE_CHECKING:
+    from .ctx import RequestContext
+    from .wrappers import Response
 
 WSGIEnviron = dict[str, t.Any]
 StartResponse = Callable[..., t.Any]
 WSGIApplication = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
-__all__ = ["ProxyFix", "WSGIApplication"]
+__all__ = ["ProxyFix", "WSGIAdapter", "WSGIApplication"]
+
+#: The test client's key: a callable given each request context instead of popping it
+#: (``with client:`` keeps the last request's context alive).
+PRESERVE_CONTEXT = "erlen.preserve_context"
+
+
+class WSGIAdapter:
+    """The WSGI side of the application (a mixin of ``erlen.Erlen``)."""
+
+    if t.TYPE_CHECKING:  # provided by erlen.app.App
+
+        def request_context(self, environ: dict[str, t.Any]) -> RequestContext: ...
+        def full_dispatch_request(self) -> Response: ...
+        def handle_exception(self, e: Exception) -> Response: ...
+        def should_ignore_error(self, error: BaseException | None) -> bool: ...
+
+    def wsgi_app(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        """The WSGI application; wrap this (not ``__call__``) with middleware."""
+        ctx = self.request_context(environ)
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                response = self.full_dispatch_request()
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)
+        finally:
+            preserve = environ.get(PRESERVE_CONTEXT)
+            if preserve is not None:
+                preserve(ctx)
+            else:
+                if error is not None and self.should_ignore_error(error):
+                    error = None
+                ctx.pop(error)
+            error = None  # its traceback holds this frame: no cycle left behind
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        return self.wsgi_app(environ, start_response)
 
 
 def _trusted_value(trusted: int, value: str | None) -> str | None:

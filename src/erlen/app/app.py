@@ -1,12 +1,9 @@
-"""The application object: configuration, registration and the request path.
+"""The application core, ``App``: configuration, registration and the request path,
+independent of any server interface (Flask's ``sansio.App``; ``erlen.Erlen`` adds WSGI).
 
-Request path (``wsgi_app``): build a lazy request, push the contexts, match the URL (one dict
-lookup for static routes), run hooks only when some are registered, call the view, turn its
-return value into a response, run after-request hooks and save the session only if it was
-used, pop the contexts.
-
-``Erlen`` is one class; its other concerns live beside this module as mixins it alone uses
+``App`` is one class; its other concerns live beside this module as mixins it alone uses
 (this module keeps the name ``app``: log lines say "ERROR in app:" as Flask's do):
+``dispatch`` (the request path, see ``plan`` for what is resolved once per app),
 ``errors`` (error handlers, the 500), ``urls`` (URL adapter, ``url_for``), ``templates``
 (the Jinja environment and its registration decorators), ``responses`` (view return values).
 """
@@ -24,7 +21,7 @@ from functools import cached_property
 from types import TracebackType
 
 from ..config import Config, ConfigAttribute
-from ..ctx import AppContext, RequestContext, _AppCtxGlobals
+from ..ctx import _AppCtxGlobals
 from ..exceptions import (
     Aborter,
 )
@@ -45,11 +42,9 @@ if t.TYPE_CHECKING:
     from jinja2 import Environment
 
     from ..blueprints import Blueprint
-    from ..testing import ErlenClient
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 _log = logging.getLogger("erlen")
-
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -58,10 +53,11 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-class Erlen(
+class App(
     RequestDispatch, ErrorHandling, URLBuilding, TemplateSetup, ResponseMaking, Scaffold
 ):
-    """The WSGI application; ``Flask`` is an alias. Create one per module: ``Erlen(__name__)``."""
+    """The application core: configuration, registration and the request path, for any
+    server interface (``erlen.Erlen`` adds WSGI and the tools). Flask's ``sansio.App``."""
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response
@@ -71,45 +67,10 @@ class Erlen(
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     url_rule_class = Rule
     url_map_class = Map
-    test_client_class: type[ErlenClient] | None = None
-    test_cli_runner_class: type[t.Any] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
     jinja_options: dict[str, t.Any] = {}
     #: The Jinja environment class for ``jinja_env``; None means ``erlen.templating.Environment``.
     jinja_environment: type[Environment] | None = None
-
-    #: False when a subclass overrides ``create_url_adapter``: requests then always bind an
-    #: adapter (otherwise plain requests are matched without one, see ``RequestContext.push``).
-    _plain_url_adapter: bool = True
-    #: False when a subclass overrides ``app_context``: ``RequestContext.push`` calls it.
-    _plain_app_context: bool = True
-
-    def __init_subclass__(cls, **kwargs: t.Any) -> None:
-        super().__init_subclass__(**kwargs)
-
-        def plain(*names: str) -> bool:
-            return all(getattr(cls, name) is getattr(Erlen, name) for name in names)
-
-        cls._plain_url_adapter = plain("create_url_adapter")
-        cls._plain_app_context = plain("app_context")
-        cls._plain_dispatch = plain(
-            "dispatch_request",
-            "finalize_request",
-            "make_response",
-            "process_response",
-            "preprocess_request",
-        )
-        cls._plain_request_path = (
-            cls._plain_dispatch
-            and cls._plain_url_adapter
-            and cls._plain_app_context
-            and plain(
-                "full_dispatch_request",
-                "request_context",
-                "do_teardown_request",
-                "do_teardown_appcontext",
-            )
-        )
 
     testing = ConfigAttribute("TESTING")
     secret_key = ConfigAttribute("SECRET_KEY")
@@ -186,11 +147,6 @@ class Erlen(
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
-        # The class's flag, read per request from the instance (on Python 3.11 a class
-        # attribute read through an instance is an unspecialised, slower lookup).
-        self._direct_dispatch = self._plain_request_path
-        # Cookie headers whose signed session was found not permanent (nothing to refresh).
-        self._unrefreshed_cookies: dict[str, None] = {}
         from ..templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -251,6 +207,7 @@ class Erlen(
             self.jinja_env.auto_reload = value
 
     def _check_setup_finished(self, f_name: str) -> None:
+        self._plan = None  # what requests run is resolved again from the new setup
         if self._got_first_request:
             raise AssertionError(
                 f"The setup method '{f_name}' can no longer be called"
@@ -332,23 +289,6 @@ class Erlen(
         self.teardown_appcontext_funcs.append(f)
         return f
 
-    # -- contexts ---------------------------------------------------------------------
-    def app_context(self) -> AppContext:
-        return AppContext(self)
-
-    def request_context(self, environ: dict[str, t.Any]) -> RequestContext:
-        return RequestContext(self, environ)
-
-    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
-        """A request context for a made-up request (same arguments as the test client)."""
-        from ..testing import EnvironBuilder
-
-        builder = EnvironBuilder(self, *args, **kwargs)
-        try:
-            return self.request_context(builder.get_environ())
-        finally:
-            builder.close()
-
     # -- logging (here, not in errors.py: Flask's log format names the module, "ERROR in app:")
     def log_exception(
         self,
@@ -367,36 +307,6 @@ class Erlen(
 
         return _redirect(location, code=code, Response=self.response_class)
 
-    # -- tools ------------------------------------------------------------------------------
-    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
-        cls = self.test_client_class
-        if cls is None:
-            from ..testing import ErlenClient
-
-            cls = ErlenClient
-        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
-
-    def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
-        cls = self.test_cli_runner_class
-        if cls is None:
-            from ..testing import ErlenCliRunner
-
-            cls = ErlenCliRunner
-        return cls(self, **kwargs)
-
-    def run(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        debug: bool | None = None,
-        load_dotenv: bool = True,
-        **options: t.Any,
-    ) -> None:
-        """Start the development server (see :mod:`erlen.serving`)."""
-        from ..serving import run_app
-
-        run_app(self, host=host, port=port, debug=debug, load_dotenv=load_dotenv, **options)
-
 
 class _StaticView:
     """The view of the ``static`` endpoint; a class so it compares equal across re-adds.
@@ -407,13 +317,13 @@ class _StaticView:
 
     __slots__ = ("_app", "_key", "__name__")
 
-    def __init__(self, app: Erlen) -> None:
+    def __init__(self, app: App) -> None:
         self._app = weakref.ref(app)
         self._key = id(app)
         self.__name__ = "send_static_file"
 
     @property
-    def app(self) -> Erlen | None:
+    def app(self) -> App | None:
         return self._app()
 
     def __call__(self, filename: str) -> Response:

@@ -14,6 +14,7 @@ from ..exceptions import BadRequest, BadRequestKeyError, HTTPException, Internal
 from ..globals import _get_request_ctx
 from ..routing import RequestRedirect
 from ..scaffold import Scaffold
+from .dispatch import call_hook
 
 if t.TYPE_CHECKING:
     from ..config import Config
@@ -39,8 +40,6 @@ class ErrorHandling(Scaffold):
 
         def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]: ...
 
-        @staticmethod
-        def _call_hook(func: Callable[..., t.Any], *args: t.Any) -> t.Any: ...
 
         def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response: ...
 
@@ -88,7 +87,7 @@ class ErrorHandling(Scaffold):
         handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
         if handler is None:
             return e
-        return self._call_hook(handler, e)
+        return call_hook(handler, e)
 
     def handle_user_exception(self, e: Exception) -> t.Any:
         if isinstance(e, BadRequestKeyError) and (
@@ -101,7 +100,7 @@ class ErrorHandling(Scaffold):
         handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
         if handler is None:
             raise e
-        return self._call_hook(handler, e)
+        return call_hook(handler, e)
 
     def handle_exception(self, e: Exception) -> Response:
         """An exception no handler dealt with: log it and answer 500 (or re-raise when testing)."""
@@ -120,7 +119,7 @@ class ErrorHandling(Scaffold):
         ctx = _get_request_ctx(None)
         handler = self._find_error_handler(server_error, ctx.request.blueprints if ctx else [])
         if handler is not None:
-            server_error = self._call_hook(handler, server_error)
+            server_error = call_hook(handler, server_error)
         return self.finalize_request(server_error, from_error_handler=True)
 
     def should_ignore_error(self, error: BaseException | None) -> bool:

@@ -11,22 +11,18 @@ from itertools import chain
 
 from ..globals import _get_request_ctx
 from ..scaffold import Scaffold, setupmethod
+from .dispatch import call_hook
 
 if t.TYPE_CHECKING:
     from jinja2 import Environment
 
-    from .app import Erlen
+    from .app import App
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
 
 class TemplateSetup(Scaffold):
-    """The template half of ``Erlen`` (a mixin: ``Erlen`` is the only class that uses it)."""
-
-    if t.TYPE_CHECKING:  # provided by Erlen
-
-        @staticmethod
-        def _call_hook(func: Callable[..., t.Any], *args: t.Any) -> t.Any: ...
+    """The template half of ``App`` (a mixin: ``App`` is the only class that uses it)."""
 
     @cached_property
     def jinja_env(self) -> Environment:
@@ -36,12 +32,12 @@ class TemplateSetup(Scaffold):
         """Build ``jinja_env`` (Flask's override point; ``erlen.templating`` does the work)."""
         from ..templating import create_jinja_environment
 
-        return create_jinja_environment(t.cast("Erlen", self))
+        return create_jinja_environment(t.cast("App", self))
 
     def create_global_jinja_loader(self) -> t.Any:
         from ..templating import DispatchingJinjaLoader
 
-        return DispatchingJinjaLoader(t.cast("Erlen", self))
+        return DispatchingJinjaLoader(t.cast("App", self))
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         if filename is None:
@@ -57,7 +53,7 @@ class TemplateSetup(Scaffold):
         for name in names:
             if name in self.template_context_processors:
                 for func in self.template_context_processors[name]:
-                    context.update(self._call_hook(func))
+                    context.update(call_hook(func))
         context.update(orig_ctx)
 
     @setupmethod

@@ -12,7 +12,7 @@ from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
 
 from .converters import DEFAULT_CONVERTERS, BaseConverter
 from .exceptions import BuildError, RequestRedirect, WebsocketMismatch
-from .matcher import SLASH_MISSING, Matcher, NoMatch, match_dynamic
+from .matcher import SLASH_MISSING, Matcher, NoMatch
 from .rules import Rule, RuleFactory, _encode_query
 
 __all__ = ["Map", "MapAdapter"]
@@ -78,12 +78,6 @@ class Map:
     """The set of URL rules of an application, plus matching and building options."""
 
     default_converters = DEFAULT_CONVERTERS
-    #: True unless a subclass overrides ``bind_to_environ``: then the app always binds.
-    _plain_bind: bool = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._plain_bind = cls.bind_to_environ is Map.bind_to_environ
 
     def __init__(
         self,
@@ -154,10 +148,7 @@ class Map:
         return matcher
 
     def _build_matcher(self) -> Matcher:
-        # The direct table (Matcher.direct_static) is for maps matched as _match_environ
-        # matches them: default bind, no host matching, the default domain "".
-        direct = self._plain_bind and not self.host_matching and not self.default_subdomain
-        return Matcher(self._rules, direct)
+        return Matcher(self._rules)
 
     def bind(
         self,
@@ -237,50 +228,6 @@ class Map:
         adapter._script_name = _UNSET
         adapter._query_args = _UNSET
         return adapter
-
-    def _match_environ(
-        self, environ: Mapping[str, Any], subdomain: str, method: str
-    ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
-        """``bind_to_environ(environ, subdomain=subdomain).match(return_rule=True)`` for the
-        plain case, without building an adapter (the app builds one only for URL building).
-
-        ``method`` is the request's (upper-case) method. Returns ``(rule, view_args)``, a
-        ``NotFound`` to raise, or None when the request needs
-        the general path (non-ASCII path or host, websocket upgrade, redirects, 405, ``//``):
-        the caller then binds an adapter, which gives exactly the same answer.
-        """
-        path = environ.get("PATH_INFO", "")
-        if not path.isascii() or "HTTP_UPGRADE" in environ:
-            return None
-        host = environ.get("HTTP_HOST")
-        if host is not None and not host.isascii():
-            return None
-        matcher = self._matcher or self._get_matcher()
-        if subdomain == "" and matcher.direct:
-            return matcher.match_direct(path, method)
-        if not matcher.dynamic_domains:
-            # Matcher.match's fast path (a static path: one dict lookup), inlined
-            domain = matcher.static_domains.get(subdomain)
-            if domain is not None:
-                entries = domain.static.get(path)
-                if entries is not None:
-                    for rule, kind, methods, ws, defaults in entries:
-                        if (methods is None or method in methods) and not ws:
-                            if kind or rule._post_match:
-                                return None
-                            return rule, (dict(defaults) if defaults else {})
-                else:
-                    return match_dynamic(domain, path, method)
-        try:
-            # what Matcher.match does after its fast path fails
-            rule, values, kind = matcher._match_slow(subdomain, path, method, False)
-        except NoMatch as exc:
-            if exc.have_match_for or exc.websocket_mismatch or "//" in path:
-                return None
-            return NotFound()
-        if kind or rule._post_match:
-            return None
-        return rule, values
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self._rules)!r})"

@@ -12,9 +12,7 @@ addition, which reproduces Werkzeug's matching order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from erlen.exceptions import NotFound
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .converters import ValidationError
 
@@ -38,25 +36,63 @@ class NoMatch(Exception):
         self.websocket_mismatch = websocket_mismatch
 
 
+class StaticEntry(NamedTuple):
+    """A rule answering one static path (``kind``: EXACT, or SLASH_MISSING for the path
+    without the branch rule's trailing slash)."""
+
+    rule: Rule
+    kind: int
+    methods: set[str] | None
+    websocket: bool
+    defaults: dict[str, Any] | None
+
+
+class DynamicEntry(NamedTuple):
+    """A rule in a trie node, with what matching it needs, precompiled."""
+
+    regex: Any  # the rule's compiled fullmatch, called as regex(path, offset)
+    slash: int  # Rule._slash: 1 for a branch rule ('/a/' also answers '/a')
+    slash_group: int
+    variables: list[tuple[str, int, Any]]  # (name, regex group, to_python or None)
+    methods: set[str] | None
+    websocket: bool
+    defaults: dict[str, Any] | None
+    rule: Rule
+    tail: tuple[str, bool] | None  # Rule._tail: (name, numeric) for a plain last segment
+
+
+class TailEntry(NamedTuple):
+    """``_Domain.tails``' value: a node's first rule, ending in one plain segment."""
+
+    rule: Rule
+    name: str
+    numeric: bool
+    methods: set[str] | None
+    websocket: bool
+    defaults: dict[str, Any] | None
+
+
 class _Node:
     __slots__ = ("children", "rules")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        # (regex_fullmatch, slash_mode, slash_group, variables, methods, websocket, defaults,
-        #  rule, tail)
-        self.rules: list[Any] = []
+        self.rules: list[DynamicEntry] = []
 
 
 class _Domain:
     """All rules sharing one domain pattern."""
 
-    __slots__ = ("static", "root", "regex", "variables", "has_dynamic")
+    __slots__ = ("static", "root", "tails", "regex", "variables", "has_dynamic")
 
     def __init__(self, regex: Any = None, variables: Any = None) -> None:
-        # path -> [(rule, kind, methods, websocket, defaults)], exact entries first
-        self.static: dict[str, list[tuple[Any, ...]]] = {}
+        # path -> [StaticEntry], exact entries first
+        self.static: dict[str, list[StaticEntry]] = {}
         self.root = _Node()
+        # "/prefix/" -> TailEntry for the trie nodes whose first rule ends in one plain
+        # <int>/<string> segment: when that rule accepts the request, it is what the walk
+        # would find first (the deepest node, its first rule); otherwise the walk decides
+        self.tails: dict[str, TailEntry] = {}
         self.regex = regex
         self.variables = variables
         self.has_dynamic = False
@@ -82,16 +118,9 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
 class Matcher:
     """Built once from the map's rules (and rebuilt when rules are added)."""
 
-    __slots__ = (
-        "static_domains",
-        "dynamic_domains",
-        "direct",
-        "direct_static",
-        "direct_tail",
-        "_direct_domain",
-    )
+    __slots__ = ("static_domains", "dynamic_domains")
 
-    def __init__(self, rules: list[Rule], direct: bool = False) -> None:
+    def __init__(self, rules: list[Rule]) -> None:
         self.static_domains: dict[str, _Domain] = {}
         dynamic: list[tuple[tuple[Any, ...], int, _Domain]] = []
         by_pattern: dict[str, _Domain] = {}
@@ -114,75 +143,22 @@ class Matcher:
         order = {id(r): i for i, r in enumerate(rules)}
         for domain in (*self.static_domains.values(), *self.dynamic_domains):
             for entries in domain.static.values():
-                entries.sort(key=lambda e: e[1])  # exact entries before slash variants
+                entries.sort(key=lambda e: e.kind)  # exact entries before slash variants
             _sort_tree(domain.root, order)
-        # For the app's direct path (``direct``: the map is matched with the defaults, see
-        # Map._match_environ): the static paths of domain "" whose every rule is an exact,
-        # non-websocket match with nothing to do after matching, so the first rule allowing
-        # the request's method wins: path -> ((methods, rule, defaults), ...).
-        self.direct = direct = direct and not self.dynamic_domains
-        self.direct_static: dict[str, tuple[tuple[Any, Rule, Any], ...]] = {}
-        # And the trie nodes whose first rule ends in one plain <int>/<string> segment
-        # (Rule._tail) with nothing to do after matching: "/prefix/" -> (rule, name,
-        # numeric, methods). When that rule accepts the request, it is what the walk
-        # finds first (the deepest node, its first rule); otherwise the walk decides.
-        self.direct_tail: dict[str, tuple[Rule, str, bool, Any]] = {}
-        self._direct_domain = domain = self.static_domains.get("") if direct else None
-        if domain is not None:
-            _collect_direct_tails(domain.root, "/", self.direct_tail)
-            for path, entries in domain.static.items():
-                if path.isascii() and all(
-                    kind == EXACT and not ws and not rule._post_match
-                    for rule, kind, _, ws, _ in entries
-                ):
-                    self.direct_static[path] = tuple(
-                        (methods, rule, defaults) for rule, _, methods, _, defaults in entries
-                    )
-
-    def match_direct(self, path: str, method: str) -> tuple[Rule, dict[str, Any]] | NotFound | None:
-        """``Map._match_environ``'s answer for a ``direct`` matcher (domain ""):
-        ``(rule, view_args)``, a ``NotFound``, or None for "bind an adapter and match" (a
-        redirect, a 405, a non-ASCII path, ...), which gives the same answer the long way."""
-        entries = self.direct_static.get(path)
-        if entries is not None:
-            for methods, rule, defaults in entries:
-                if methods is None or method in methods:
-                    return rule, (dict(defaults) if defaults else {})
-            return None
-        return self.match_direct_dynamic(path, method)
-
-    def match_direct_dynamic(
-        self, path: str, method: str
-    ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
-        """``match_direct`` for a path known not to be in ``direct_static``."""
-        domain = self._direct_domain
-        if domain is None or path in domain.static or not path.isascii():
-            return None
-        cut = path.rfind("/") + 1
-        entry = self.direct_tail.get(path[:cut])
-        if entry is not None:
-            rule, name, numeric, methods = entry
-            value: Any = path[cut:]
-            if methods is None or method in methods:
-                if not numeric:
-                    if value:
-                        return rule, {name: value}
-                elif value.isdecimal() and len(value) <= 640:
-                    # int() accepts at least 640 digits whatever sys.set_int_max_str_digits
-                    # says; longer values go the walk's way (which catches the ValueError)
-                    return rule, {name: int(value)}
-        return match_dynamic(domain, path, method)
+            _collect_tails(domain.root, "/", domain.tails)
 
     @staticmethod
     def _add(domain: _Domain, rule: Rule) -> None:
         path = rule._static_path
         if path is not None:
             info = (rule.methods, rule.websocket, rule.defaults or None)
-            domain.static.setdefault(path, []).append((rule, EXACT, *info))
+            domain.static.setdefault(path, []).append(StaticEntry(rule, EXACT, *info))
             if rule._slash == 1:  # '/a/' also answers '/a' (redirect or match)
-                domain.static.setdefault(path[:-1], []).append((rule, SLASH_MISSING, *info))
+                domain.static.setdefault(path[:-1], []).append(
+                    StaticEntry(rule, SLASH_MISSING, *info)
+                )
             elif rule._slash == 2:  # non-strict '/a' also answers '/a/'
-                domain.static.setdefault(path + "/", []).append((rule, EXACT, *info))
+                domain.static.setdefault(path + "/", []).append(StaticEntry(rule, EXACT, *info))
             return
         node = domain.root
         for segment in rule._prefix:
@@ -191,7 +167,7 @@ class Matcher:
                 child = node.children[segment] = _Node()
             node = child
         node.rules.append(
-            (
+            DynamicEntry(
                 rule._regex,
                 rule._slash,
                 rule._slash_group,
@@ -208,10 +184,11 @@ class Matcher:
     def match(
         self, domain_part: str, path: str, method: str, websocket: bool
     ) -> tuple[Rule, dict[str, Any], int]:
-        """Find the rule for a request; raise ``NoMatch`` when none accepts it.
+        """``(rule, values, kind)`` for a request; raise ``NoMatch`` when none accepts it.
 
-        This is the fast path: it gives up at the first obstacle and lets ``_match_slow``
-        redo the search while collecting what a 405 / websocket 400 needs."""
+        The fast part (one dict lookup for a static path or a plain last segment, else the
+        trie walk) gives up at the first obstacle and lets ``_match_slow`` redo the search
+        while collecting what a 405 / websocket 400 needs."""
         domain = self.static_domains.get(domain_part)
         if domain is not None and not self.dynamic_domains:
             entries = domain.static.get(path)
@@ -220,6 +197,23 @@ class Matcher:
                     if (methods is None or method in methods) and ws is websocket:
                         return rule, (dict(defaults) if defaults else {}), kind
             elif domain.has_dynamic:
+                cut = path.rfind("/") + 1
+                tail = domain.tails.get(path[:cut])
+                if tail is not None:
+                    rule, name, numeric, methods, ws, defaults = tail
+                    if (methods is None or method in methods) and ws is websocket:
+                        segment = path[cut:]
+                        value: Any = segment or None
+                        if numeric:
+                            # int() takes 640 digits whatever sys.set_int_max_str_digits
+                            # says; longer values go the walk's way (it catches ValueError)
+                            ok = segment.isdecimal() and len(segment) <= 640
+                            value = int(segment) if ok else None
+                        if value is not None:
+                            values = {name: value}
+                            if defaults:
+                                values.update(defaults)
+                            return rule, values, EXACT
                 found = _match_tree(domain.root, path, method, websocket, None, None)
                 if found is not None:
                     return found
@@ -264,44 +258,23 @@ class Matcher:
         raise NoMatch(have_match_for, mismatch[0])
 
 
-def _collect_direct_tails(
-    node: _Node, prefix: str, into: dict[str, tuple[Rule, str, bool, Any]]
-) -> None:
-    """Fill ``Matcher.direct_tail`` from the (sorted) trie below ``node``."""
+def _collect_tails(node: _Node, prefix: str, into: dict[str, TailEntry]) -> None:
+    """Fill ``_Domain.tails`` from the (sorted) trie below ``node``."""
     if node.rules:
-        _, _, _, _, methods, ws, defaults, rule, tail = node.rules[0]
-        if tail is not None and not ws and not defaults and not rule._post_match:
-            into[prefix] = (rule, tail[0], tail[1], methods)
+        entry = node.rules[0]
+        if entry.tail is not None:
+            name, numeric = entry.tail
+            into[prefix] = TailEntry(
+                entry.rule, name, numeric, entry.methods, entry.websocket, entry.defaults
+            )
     for segment, child in node.children.items():
-        _collect_direct_tails(child, f"{prefix}{segment}/", into)
+        _collect_tails(child, f"{prefix}{segment}/", into)
 
 
 def _sort_tree(node: _Node, order: dict[int, int]) -> None:
-    node.rules.sort(key=lambda e: (e[7]._sort_key, order[id(e[7])]))
+    node.rules.sort(key=lambda e: (e.rule._sort_key, order[id(e.rule)]))
     for child in node.children.values():
         _sort_tree(child, order)
-
-
-def match_dynamic(
-    domain: _Domain, path: str, method: str
-) -> tuple[Rule, dict[str, Any]] | NotFound | None:
-    """``Map._match_environ``'s answer for an ASCII ``path`` that is not one of ``domain``'s
-    static paths: ``(rule, view_args)``, a ``NotFound``, or None for "bind an adapter"."""
-    if domain.has_dynamic:
-        found = _match_tree(domain.root, path, method, False, None, None)
-        if found is not None:
-            rule, values, kind = found
-            if kind or rule._post_match:
-                return None
-            return rule, values
-        # a miss: a 404 unless some rule matched the path for other methods (405) or for
-        # websockets; the walk again, collecting those, is cheaper than _match_slow's
-        # search plus its NoMatch exception
-        others: set[str] = set()
-        _match_tree(domain.root, path, method, False, None, others)
-        if others:
-            return None
-    return NotFound() if "//" not in path else None
 
 
 def _match_tree(

@@ -1,0 +1,67 @@
+"""Running ``async def`` views and hooks from synchronous code (the WSGI adapter, tests).
+
+Each thread keeps one event loop (an :class:`asyncio.Runner`) for the coroutines it runs,
+instead of creating and closing a loop per call as ``asyncio.run`` does. Called from a thread
+whose own loop is running (an app called from inside async code), the coroutine runs on a
+helper thread with its own loop, the caller's context variables copied, because a running
+loop cannot be re-entered.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import typing as t
+
+if t.TYPE_CHECKING:
+    import asyncio
+
+_local = threading.local()
+
+
+def _runner() -> asyncio.Runner:
+    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    if runner is None:
+        import asyncio  # here: an app without async views never imports asyncio
+
+        runner = _local.runner = asyncio.Runner()
+    return runner
+
+
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """Run ``coro`` to completion and return its result (or raise its exception).
+
+    The coroutine sees the caller's context variables (``request``, ``g``, ...) as they are
+    at the call.
+    """
+    if not _loop_running():
+        return _runner().run(coro, context=contextvars.copy_context())
+    result: list[t.Any] = []
+    error: list[BaseException] = []
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        import asyncio
+
+        try:
+            # a one-off thread: a loop of its own, closed when the coroutine is done
+            result.append(context.run(asyncio.run, coro))
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    thread = threading.Thread(target=target, name="erlen-coroutine")
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]

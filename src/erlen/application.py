@@ -1,0 +1,74 @@
+"""``Erlen`` (``Flask``): the application core with its WSGI adapter and tools.
+
+``erlen.app.App`` holds everything an application is (configuration, registration, the
+request path) and knows no server interface; this class adds what a WSGI server calls
+(``wsgi_app``, ``__call__``) and the tools that drive it: the test client, the CLI runner,
+test request contexts and the development server. Flask splits its class the same way
+(``flask.sansio.app.App`` and ``flask.app.Flask``).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .app import App
+from .wsgi import WSGIAdapter
+
+if t.TYPE_CHECKING:
+    from .ctx import RequestContext
+    from .testing import ErlenClient, ErlenCliRunner
+
+__all__ = ["Erlen", "Flask"]
+
+
+class Erlen(WSGIAdapter, App):
+    """A WSGI application; ``Flask`` is an alias. Create one per module: ``Erlen(__name__)``."""
+
+    #: The test client class (``ErlenClient`` when None).
+    test_client_class: type[ErlenClient] | None = None
+    #: The CLI runner class (``ErlenCliRunner`` when None).
+    test_cli_runner_class: type[ErlenCliRunner] | None = None
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
+        """A client that sends requests to this app without a server (Flask's API)."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import ErlenClient
+
+            cls = ErlenClient
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> ErlenCliRunner:
+        """A runner that invokes this app's CLI commands in-process."""
+        cls = self.test_cli_runner_class
+        if cls is None:
+            from .testing import ErlenCliRunner
+
+            cls = ErlenCliRunner
+        return cls(self, **kwargs)
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a made-up request (same arguments as the test client)."""
+        from .testing import EnvironBuilder
+
+        builder = EnvironBuilder(self, *args, **kwargs)
+        try:
+            return self.request_context(builder.get_environ())
+        finally:
+            builder.close()
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        load_dotenv: bool = True,
+        **options: t.Any,
+    ) -> None:
+        """Start the development server (see :mod:`erlen.serving`)."""
+        from .serving import run_app
+
+        run_app(self, host=host, port=port, debug=debug, load_dotenv=load_dotenv, **options)
+
+
+Flask = Erlen
