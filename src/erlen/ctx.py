@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 _sentinel = object()
 _IMPLIED_PUSH: Any = None  # the token of an implied app context's push by its request
-_new_object = object.__new__
+_new_tuple = tuple.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -60,11 +60,11 @@ def _unlink_environ(request: Request) -> None:
     # A raised routing error's traceback (and its context's) holds frames that hold the
     # request: dropped here, the request is freed without the garbage collector.
     exc: BaseException | None = request.routing_exception
-    for _ in range(8):
-        if exc is None:
-            break
+    depth = 0
+    while exc is not None and depth < 8:
         exc.__traceback__ = None
         exc = exc.__context__
+        depth += 1
 
 
 class _AppCtxGlobals:
@@ -278,12 +278,6 @@ class RequestContext:
     def session(self, value: SessionMixin) -> None:
         self.opened_session = value
 
-    @property
-    def may_save_session(self) -> bool:
-        """Whether the end of the request may have a session to save: one was opened, or
-        the request carries cookies (an untouched permanent session is refreshed)."""
-        return self.opened_session is not None or "HTTP_COOKIE" in self.request.environ
-
     def session_to_save(self) -> SessionMixin | None:
         """The session the response must save: the opened one, else the one an untouched
         request must refresh (``SessionInterface.session_to_refresh``); never a null one."""
@@ -305,11 +299,35 @@ class RequestContext:
         """Match the request's URL: sets ``url_rule`` and ``view_args``, or the
         ``routing_exception`` (404, 405, a redirect) that dispatching raises."""
         request = self.request
-        adapter = self.url_adapter
+        adapter = self._url_adapter
+        if adapter is _sentinel:
+            if self.plan.unbound_matching:
+                # The adapter create_url_adapter would bind matches in the default domain:
+                # find the rule without binding one (URL building binds it on first use).
+                # Anything but a clean hit or a plain miss gets the adapter's full answer.
+                environ = request.environ
+                config = self.app.config
+                path = environ.get("PATH_INFO", "")
+                host = environ.get("HTTP_HOST")
+                if (
+                    config["SERVER_NAME"] is None
+                    and config["TRUSTED_HOSTS"] is None
+                    and path.isascii()
+                    and "HTTP_UPGRADE" not in environ
+                    and (host is None or host.isascii())
+                ):
+                    found = self.app.url_map.find(self.plan.domain_part, path, request.method)
+                    if type(found) is tuple:
+                        request.url_rule, request.view_args = found
+                        return
+                    if found is not None:
+                        request.routing_exception = found
+                        return
+            adapter = self.url_adapter
         if adapter is None:
             return
         try:
-            request.url_rule, request.view_args = adapter.match(return_rule=True)
+            request.url_rule, request.view_args = adapter.match(None, None, True)
         except HTTPException as e:
             request.routing_exception = e
 
@@ -337,7 +355,8 @@ class RequestContext:
         else:
             pushed = self._app_ctx = app.app_context()
             pushed.push()
-        self._pushes.append(_Push(_set_request_ctx(self), pushed, prev, implied))
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function, called per request
+        self._pushes.append(_new_tuple(_Push, (_set_request_ctx(self), pushed, prev, implied)))
         request = self.request
         if request.url_rule is None and request.routing_exception is None:
             self.match_request()  # not matched yet (a nested push of this context is)
@@ -348,7 +367,6 @@ class RequestContext:
         pushes = self._pushes
         try:
             if len(pushes) == 1:
-                app = self.app
                 if (
                     self.hooks.teardown_request
                     or self.plan.calls_teardown_request
@@ -356,19 +374,19 @@ class RequestContext:
                 ):
                     if exc is _sentinel:
                         exc = sys.exc_info()[1]
-                    app.do_teardown_request(exc)
+                    self.app.do_teardown_request(exc)
                 request = self.request
                 if close_needed(request):
                     request.close()
         finally:
             ctx = _get_request_ctx()
-            push = pushes.pop()
-            _reset_request_ctx(push.token)
+            token, pushed, previous, implied = pushes.pop()
+            _reset_request_ctx(token)
             if not pushes:
                 _unlink_environ(self.request)
-            if push.pushed_app_ctx is not None:
-                push.pushed_app_ctx.pop(exc)
-            elif push.implied and (
+            if pushed is not None:
+                pushed.pop(exc)
+            elif implied and (
                 self._app_ctx is not None
                 or self.app.teardown_appcontext_funcs
                 or self.plan.calls_teardown_appcontext
@@ -376,7 +394,7 @@ class RequestContext:
                 or appcontext_popped.receivers
             ):
                 self._end_implied_app_context(exc)
-            self._app_ctx = push.previous_app_ctx
+            self._app_ctx = previous
             if ctx is not self:
                 raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
 

@@ -81,7 +81,7 @@ class RequestDispatch(Scaffold):
         """This app's request plan, built on first use (see :mod:`erlen.app.plan`)."""
         plan = self._plan
         if plan is None:
-            plan = self._plan = RequestPlan(self, RequestDispatch)  # type: ignore[arg-type]
+            plan = self._plan = RequestPlan(self)  # type: ignore[arg-type]
         return plan
 
     def __setattr__(self, name: str, value: t.Any) -> None:
@@ -149,7 +149,9 @@ class RequestDispatch(Scaffold):
                 ctx.plan.calls_process_response
                 or ctx.hooks.after_request
                 or ctx.after_request_functions
-                or ctx.may_save_session
+                # a session was opened, or a cookie may hold one to refresh
+                or ctx.opened_session is not None
+                or "HTTP_COOKIE" in ctx.request.environ
             ):
                 response = self.process_response(response)
             if _signals.request_path_listened and _signals.request_finished.receivers:

@@ -17,6 +17,8 @@ import typing as t
 from collections.abc import Callable
 from typing import NamedTuple
 
+from ..routing import Map
+
 if t.TYPE_CHECKING:
     from .app import App
 
@@ -39,6 +41,9 @@ PLAN_INPUTS = frozenset(
         "after_request_funcs",
         "teardown_request_funcs",
         "url_value_preprocessors",
+        "create_url_adapter",
+        "url_map",
+        "subdomain_matching",
     }
 )
 
@@ -53,11 +58,19 @@ class EndpointHooks(NamedTuple):
     #: After-request hooks: innermost blueprint first, each registry's last hook first.
     after_request: tuple[Hook, ...]
     teardown_request: tuple[Hook, ...]
+    #: Whether ``preprocess_request`` has anything to call.
+    runs_before: bool
 
-    @property
-    def runs_before(self) -> bool:
-        """Whether ``preprocess_request`` has anything to call."""
-        return bool(self.url_value_preprocessors or self.before_request)
+
+def _default(cls: type, name: str) -> t.Any:
+    """erlen's own definition of the method ``name`` in ``cls``'s bases (the app core's)."""
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(_CORE) and name in klass.__dict__:
+            return klass.__dict__[name]
+    raise AttributeError(name)
+
+
+_CORE = __name__.rpartition(".")[0] + "."  # "erlen.app."
 
 
 def blueprint_chain(endpoint: str | None) -> tuple[str, ...]:
@@ -103,10 +116,11 @@ class RequestPlan:
         "calls_teardown_request",
         "calls_teardown_appcontext",
         "implied_app_context",
+        "unbound_matching",
+        "domain_part",
     )
 
-    def __init__(self, app: App, defaults: type) -> None:
-        """``defaults``: the class whose methods are the defaults."""
+    def __init__(self, app: App) -> None:
         # the registries, not the app: a plan referring to its app would be a cycle
         self._registries = (
             app.url_value_preprocessors,
@@ -114,11 +128,12 @@ class RequestPlan:
             app.after_request_funcs,
             app.teardown_request_funcs,
         )
-        cls = type(app)
-        own = app.__dict__
 
         def replaced(name: str) -> bool:
-            return name in own or getattr(cls, name) is not getattr(defaults, name)
+            # Replaced on the class or the instance unless what ``app.name`` gives is the
+            # default method bound to the app. (Not ``app.__dict__``: reading it makes
+            # CPython 3.11 turn the instance's attribute storage into a slower dict.)
+            return getattr(getattr(app, name), "__func__", None) is not _default(type(app), name)
 
         #: Whether the step is called whatever the hooks (the app replaced its method).
         self.calls_preprocess = replaced("preprocess_request")
@@ -128,6 +143,17 @@ class RequestPlan:
         #: A request may run in an implied app context (created on first use) unless the
         #: app replaced ``app_context``.
         self.implied_app_context = not replaced("app_context")
+        url_map = app.url_map
+        #: Requests may be matched without binding a ``MapAdapter`` (``Map.find``): the app
+        #: binds its map as erlen does, in one domain (no host or subdomain matching).
+        self.unbound_matching = (
+            not replaced("create_url_adapter")
+            and type(url_map).bind_to_environ is Map.bind_to_environ
+            and not url_map.host_matching
+            and not app.subdomain_matching
+        )
+        #: The domain part those requests match in.
+        self.domain_part: str = url_map.default_subdomain or ""
         self._by_endpoint: dict[str | None, EndpointHooks] = {}
 
     def _resolve(self, endpoint: str | None) -> EndpointHooks:
@@ -137,12 +163,15 @@ class RequestPlan:
         # after and teardown hooks: inner to outer, then the app's (Flask's order)
         outer_first = (None, *reversed(chain))
         inner_first = (*chain, None)
+        preprocessors = _collect(url_value_preprocessors, outer_first)
+        before_funcs = _collect(before, outer_first)
         hooks = EndpointHooks(
             chain,
-            _collect(url_value_preprocessors, outer_first),
-            _collect(before, outer_first),
+            preprocessors,
+            before_funcs,
             _collect_reversed(after, inner_first),
             _collect_reversed(teardown, inner_first),
+            bool(preprocessors or before_funcs),
         )
         self._by_endpoint[endpoint] = hooks
         return hooks

@@ -169,10 +169,11 @@ class Request:
     #: Accepted host names (``.example.com`` matches subdomains); None: all.
     trusted_hosts: Collection[str] | None = None
 
-    # set by the app during dispatch
-    url_rule: Any = None
-    view_args: dict[str, Any] | None = None
-    routing_exception: Exception | None = None
+    # set by the app when it matches the request (instance attributes from ``__init__``: on
+    # CPython 3.11 a class attribute read through an instance is an unspecialised lookup)
+    url_rule: Any
+    view_args: dict[str, Any] | None
+    routing_exception: Exception | None
 
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
@@ -193,6 +194,9 @@ class Request:
         method = environ.get("REQUEST_METHOD", "GET")
         # the server's string as it is when already upper-case (its hash may be cached)
         self.method: str = method if method.isupper() else method.upper()
+        self.url_rule = None
+        self.view_args = None
+        self.routing_exception = None
         if populate_request and not shallow:
             environ["erlen.request"] = self
 

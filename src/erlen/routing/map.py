@@ -150,6 +150,27 @@ class Map:
     def _build_matcher(self) -> Matcher:
         return Matcher(self._rules)
 
+    def find(
+        self, domain_part: str, path: str, method: str
+    ) -> tuple[Rule, dict[str, Any]] | NotFound | None:
+        """The matching step for a request that needs no adapter: ``(rule, values)`` when a
+        rule matches ``path`` exactly with nothing to do after matching, a ``NotFound`` when
+        no rule matches it under any method, else None: then ``MapAdapter.match`` gives the
+        full answer (a redirect, a 405, a websocket mismatch, ``//`` handling).
+
+        ``path`` is ASCII and the request no websocket upgrade (the caller checks); the
+        answer is what ``bind_to_environ(...).match(return_rule=True)`` gives for it."""
+        matcher = self._matcher or self._get_matcher()
+        try:
+            rule, values, kind = matcher.match(domain_part, path, method, False)
+        except NoMatch as exc:
+            if exc.have_match_for or exc.websocket_mismatch or "//" in path:
+                return None
+            return NotFound()
+        if kind or rule._post_match:
+            return None
+        return rule, values
+
     def bind(
         self,
         server_name: str,
