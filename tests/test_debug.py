@@ -161,3 +161,12 @@ def test_request_snapshot_only_for_debugged_requests(debug_app):
     resp = debug_app.test_client().get("/plain")
     assert resp.status_code == 500
     assert "erlen.debug.request" not in seen["env"]
+
+
+def test_invalid_host_is_not_shown_as_part_of_a_url(debug_app):
+    resp = client(debug_app).get("/boom?x=1", headers={"Host": "a@evil.com"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert "<th>URL</th><td>http://(invalid-host)/boom?x=1</td>" in page
+    assert "GET http://(invalid-host)/boom?x=1 &middot;" in page
+    assert "<th>Host</th><td>a@evil.com</td>" in page  # the header itself, as data

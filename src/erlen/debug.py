@@ -25,6 +25,7 @@ from types import TracebackType
 
 from .http.accept import MIMEAccept
 from .http.parsing import parse_accept_header
+from .utils import parse_host
 
 __all__ = ["DebuggedApplication", "render_debug_html", "render_debug_json"]
 
@@ -151,6 +152,8 @@ def _request_url(environ: dict[str, t.Any]) -> str:
     host = environ.get("HTTP_HOST") or (
         f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
     )
+    if parse_host(host) is None:  # shown, never a link: still, no forged host in a URL
+        host = "(invalid-host)"
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     qs = environ.get("QUERY_STRING", "")
     path = path.encode("latin-1", "replace").decode("utf-8", "replace")
@@ -203,7 +206,8 @@ def _capture_request(sender: t.Any, exception: BaseException | None = None, **ex
     info = _request_info(environ)
     info = dict(info)
     try:
-        info["url"] = req.url
+        if req.host:  # "" for an invalid Host: keep "(invalid-host)" from _request_url
+            info["url"] = req.url
     except Exception:
         pass
     try:
