@@ -27,6 +27,22 @@ def index():
 @app.route("/dir/")
 def directory():
     return url_for("directory", _external=True)
+
+@app.post("/data")
+def data():
+    return {"size": len(request.get_data())}
+
+@app.post("/form")
+def form():
+    return {"form": request.form.to_dict()}
+
+@app.post("/files")
+def files():
+    return {"files": list(request.files)}
+
+@app.post("/json")
+def json():
+    return {"json": request.get_json()}
 """
 
 
@@ -64,6 +80,18 @@ def dev_server(tmp_path, servers):  # noqa: F811
     return port, server
 
 
+@pytest.fixture
+def prod_server(tmp_path, servers):  # noqa: F811
+    """`erlen serve` (gunicorn, one sync worker) on a free port."""
+    pytest.importorskip("gunicorn")
+    write_app(tmp_path)
+    port = free_port()
+    args = [ERLEN, "--app", "app:app", "serve", "-w", "1", "-p", str(port)]
+    server = servers(args, tmp_path, {"HOME": str(tmp_path)})
+    server.wait_port(port)
+    return port, server
+
+
 # -- 1. Host header ---------------------------------------------------------------------------
 def test_invalid_host_is_400_in_real_server(dev_server):
     port, server = dev_server
@@ -78,3 +106,74 @@ def test_invalid_host_is_400_in_real_server(dev_server):
     assert b"\r\nLocation: http://ok.test:81/dir/\r\n" in answer
     log = wait_output(server, "400 GET '/dir/': The request's Host header is invalid.")
     assert "Traceback" not in log
+
+
+# -- 2. broken chunked request bodies -----------------------------------------------------------
+BODY_VIEWS = {
+    b"/data": b"application/octet-stream",
+    b"/form": b"application/x-www-form-urlencoded",
+    b"/files": b"multipart/form-data; boundary=b",
+    b"/json": b"application/json",
+}
+BROKEN_CHUNKED = {
+    "bad-size": b"zz\r\nhello\r\n0\r\n\r\n",
+    "no-terminator": b"5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
+    "closed-mid-body": b"10\r\nhel",  # then the client closes its side
+}
+
+
+def post_chunked(port: int, path: bytes, content_type: bytes, body: bytes, close: bool) -> bytes:
+    head = (
+        b"POST " + path + b" HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: " + content_type + b"\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body)
+        if close:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return b"".join(chunks)
+
+
+def test_broken_chunked_body_is_400_under_gunicorn(prod_server):
+    port, server = prod_server
+    for case, body in BROKEN_CHUNKED.items():
+        for path, content_type in BODY_VIEWS.items():
+            answer = post_chunked(port, path, content_type, body, case == "closed-mid-body")
+            assert answer.startswith(b"HTTP/1.1 400 "), (case, path, answer[:200])
+            assert b"Traceback" not in answer
+    # the worker read each body while the app ran: one line each, naming what the server saw
+    log = wait_output(server, "400 POST '/json': The request body ended before it was complete")
+    for path in ("/data", "/form", "/files", "/json"):
+        assert f"400 POST '{path}': The request body could not be read (InvalidChunkSize)." in log
+        assert (
+            f"400 POST '{path}': The request body could not be read (ChunkMissingTerminator)."
+            in log
+        )
+        assert (
+            f"400 POST '{path}': The request body ended before it was complete (NoMoreData)." in log
+        )
+    assert "Traceback" not in log and " 500 " not in log
+    # the worker is still serving
+    assert get_with_host(port, b"/", b"localhost").startswith(b"HTTP/1.1 200 ")
+
+
+def test_broken_chunked_body_under_waitress(dev_server):
+    """waitress de-chunks before calling the app: it answers a broken body with its own 400 and
+    drops a connection closed mid-body without calling the app at all."""
+    port, server = dev_server
+    for case, body in BROKEN_CHUNKED.items():
+        for path, content_type in BODY_VIEWS.items():
+            answer = post_chunked(port, path, content_type, body, case == "closed-mid-body")
+            if case == "closed-mid-body":
+                assert answer == b""
+            else:
+                assert answer.startswith(b"HTTP/1.1 400 Bad Request"), (case, path, answer)
+    assert get_with_host(port, b"/", b"localhost").startswith(b"HTTP/1.1 200 ")
+    log = server.output()
+    assert "Traceback" not in log and "POST" not in log  # the app never saw them
