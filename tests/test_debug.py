@@ -170,3 +170,14 @@ def test_invalid_host_is_not_shown_as_part_of_a_url(debug_app):
     assert "<th>URL</th><td>http://(invalid-host)/boom?x=1</td>" in page
     assert "GET http://(invalid-host)/boom?x=1 &middot;" in page
     assert "<th>Host</th><td>a@evil.com</td>" in page  # the header itself, as data
+
+
+def test_error_log_line_escapes_the_path(debug_app, caplog):
+    @debug_app.before_request
+    def fail():  # for any path, even one no rule matches
+        raise RuntimeError("x")
+
+    with caplog.at_level(logging.ERROR, logger="erlen.debug"):
+        client(debug_app).get("/fail/a%0d%0aforged%1b[31m")
+    messages = [r.getMessage() for r in caplog.records if r.name == "erlen.debug"]
+    assert messages == ["Exception on GET /fail/a\\x0d\\x0aforged\\x1b[31m"]

@@ -5,6 +5,7 @@ lines, oversized headers, control-socket collisions (issue 11, section 5; decisi
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -177,3 +178,20 @@ def test_broken_chunked_body_under_waitress(dev_server):
     assert get_with_host(port, b"/", b"localhost").startswith(b"HTTP/1.1 200 ")
     log = server.output()
     assert "Traceback" not in log and "POST" not in log  # the app never saw them
+
+
+# -- 3. access log lines --------------------------------------------------------------------------
+def test_access_log_escapes_the_decoded_path(dev_server):
+    port, server = dev_server
+    forged = b"%0d%0a127.0.0.1%20%22GET%20/forged%20HTTP/1.1%22%20200%200.1ms"
+    answer = raw_request(
+        port,
+        b"GET /x" + forged + b"%1b[31mred HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    log = wait_output(server, " 404 ")
+    assert "\x1b" not in log and "\r" not in log
+    lines = [line for line in log.splitlines() if line.startswith("127.0.0.1 ")]
+    assert len(lines) == 1, log  # one request, one line: nothing forged
+    logged = r'127.0.0.1 "GET /x\x0d\x0a127.0.0.1 \"GET /forged HTTP/1.1\" 200 0.1ms\x1b[31mred'
+    assert re.fullmatch(re.escape(logged) + r' HTTP/1\.1" 404 \d+\.\dms', lines[0]), lines[0]

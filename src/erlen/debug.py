@@ -25,6 +25,7 @@ from types import TracebackType
 
 from .http.accept import MIMEAccept
 from .http.parsing import parse_accept_header
+from .logs import log_safe
 from .utils import parse_host
 
 __all__ = ["DebuggedApplication", "render_debug_html", "render_debug_json"]
@@ -372,8 +373,8 @@ class DebuggedApplication:
             exc_info = sys.exc_info()
             _log.error(
                 "Exception on %s %s",
-                environ.get("REQUEST_METHOD"),
-                environ.get("PATH_INFO"),
+                log_safe(str(environ.get("REQUEST_METHOD"))),
+                log_safe(str(environ.get("PATH_INFO"))),
                 exc_info=exc_info,
             )
             if sent:  # headers and part of the body are out: the log is all we can do

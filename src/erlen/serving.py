@@ -21,6 +21,7 @@ import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
+from .logs import log_safe
 from .reloader import (
     SERVER_FD_ENV,
     exit_with_parent,
@@ -165,13 +166,19 @@ class RequestLogger:
 
         def done() -> None:
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            if not path.isascii():  # WSGI gives the bytes as latin-1: show the UTF-8 text
+                try:
+                    path = path.encode("latin-1").decode("utf-8")
+                except UnicodeError:
+                    pass
             qs = environ.get("QUERY_STRING")
+            # the decoded path may hold CR/LF/ESC (from %0d%0a, %1b): escaped, see log_safe
             self.logger.info(
                 '%s "%s %s %s" %s %.1fms',
                 environ.get("REMOTE_ADDR", "-"),
-                environ.get("REQUEST_METHOD", "-"),
-                path + (f"?{qs}" if qs else ""),
-                environ.get("SERVER_PROTOCOL", "-"),
+                log_safe(environ.get("REQUEST_METHOD", "-")),
+                log_safe(path + (f"?{qs}" if qs else "")),
+                log_safe(environ.get("SERVER_PROTOCOL", "-")),
                 status[0],
                 (time.perf_counter() - started) * 1000,
             )
