@@ -195,3 +195,31 @@ def test_access_log_escapes_the_decoded_path(dev_server):
     assert len(lines) == 1, log  # one request, one line: nothing forged
     logged = r'127.0.0.1 "GET /x\x0d\x0a127.0.0.1 \"GET /forged HTTP/1.1\" 200 0.1ms\x1b[31mred'
     assert re.fullmatch(re.escape(logged) + r' HTTP/1\.1" 404 \d+\.\dms', lines[0]), lines[0]
+
+
+# -- 4. debug page redaction ----------------------------------------------------------------------
+def test_debug_page_in_real_server_shows_no_secret(tmp_path, servers):  # noqa: F811
+    (tmp_path / "app.py").write_text(
+        "from erlen import Erlen\n"
+        "app = Erlen(__name__)\n"
+        "app.config['SECRET_KEY'] = 's3cr3t'\n"
+        "@app.route('/boom')\n"
+        "def boom():\n"
+        "    password = 'hunter2'\n"
+        "    config = app.config\n"
+        "    raise RuntimeError('boom')\n"
+    )
+    port = free_port()
+    args = [ERLEN, "--app", "app.py", "run", "--debug", "--no-reload", "-p", str(port)]
+    server = servers(args, tmp_path)
+    server.wait_port(port)
+    answer = raw_request(
+        port,
+        b"GET /boom?api_key=k3yk3yk3y HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 500 ")
+    page = answer.decode()
+    assert "RuntimeError" in page and "<th>password</th><td>[redacted]</td>" in page
+    assert "<th>config</th><td>Config(" in page  # shown, its secret keys redacted
+    for secret in ("hunter2", "s3cr3t", "k3yk3yk3y"):
+        assert secret not in page, secret
