@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,46 @@ def test_debug_page_in_real_server_shows_no_secret(tmp_path, servers):  # noqa: 
     assert "<th>config</th><td>Config(" in page  # shown, its secret keys redacted
     for secret in ("hunter2", "s3cr3t", "k3yk3yk3y"):
         assert secret not in page, secret
+
+
+# -- 5. request line and header limits ----------------------------------------------------------
+HEAD = b"Host: localhost\r\nConnection: close\r\n"
+OVER_LIMITS = {
+    "request-line": (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n" + HEAD + b"\r\n", 414),
+    "header-line": (b"GET / HTTP/1.1\r\n" + HEAD + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+    "fields": (b"GET / HTTP/1.1\r\n" + HEAD + b"".join(b"X-F%d: v\r\n" % i for i in range(101)) + b"\r\n", 431),
+}  # fmt: skip
+UNDER_LIMITS = (
+    b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\n" + HEAD
+    + b"".join(b"X-F%d: v\r\n" % i for i in range(95)) + b"X-Big: " + b"b" * 8000 + b"\r\n\r\n"
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["dev", "prod"])
+def test_request_limits_as_gunicorn(request, which):
+    port, server = request.getfixturevalue(f"{which}_server")
+    for case, (data, code) in OVER_LIMITS.items():
+        answer = raw_request(port, data)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[0].split(b" ")[1] == str(code).encode(), (case, answer[:200])
+        assert len(body) < 300 and b"Traceback" not in answer
+    assert raw_request(port, UNDER_LIMITS).split(b"\r\n")[0].endswith(b" 404 NOT FOUND")
+    if which == "dev":  # one line per refused request, naming the limit
+        log = wait_output(server, "more header fields than limit_request_fields 100")
+        assert "414 URI Too Long from 127.0.0.1: request line over limit_request_line 4094" in log
+        assert (
+            "431 Request Header Fields Too Large from 127.0.0.1:"
+            " a header line over limit_request_field_size 8190"
+        ) in log
+
+
+def test_request_limits_are_options_of_app_run(tmp_path, servers):  # noqa: F811
+    port = free_port()
+    write_app(tmp_path)
+    with (tmp_path / "app.py").open("a") as f:
+        f.write(f"\napp.run(port={port}, limit_request_fields=200, limit_request_line=8000)\n")
+    server = servers([sys.executable, "app.py"], tmp_path)
+    server.wait_port(port)
+    assert raw_request(port, OVER_LIMITS["request-line"][0]).startswith(b"HTTP/1.1 404 ")
+    assert raw_request(port, OVER_LIMITS["fields"][0]).startswith(b"HTTP/1.1 200 ")
+    assert raw_request(port, OVER_LIMITS["header-line"][0]).startswith(b"HTTP/1.0 431 ")
