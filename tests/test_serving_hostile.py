@@ -267,3 +267,40 @@ def test_request_limits_are_options_of_app_run(tmp_path, servers):  # noqa: F811
     assert raw_request(port, OVER_LIMITS["request-line"][0]).startswith(b"HTTP/1.1 404 ")
     assert raw_request(port, OVER_LIMITS["fields"][0]).startswith(b"HTTP/1.1 200 ")
     assert raw_request(port, OVER_LIMITS["header-line"][0]).startswith(b"HTTP/1.0 431 ")
+
+
+# -- 6. gunicorn's control socket -------------------------------------------------------------------
+def test_two_serve_instances_leave_nothing_in_home(tmp_path, servers):  # noqa: F811
+    pytest.importorskip("gunicorn")
+    write_app(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": ""}
+    started = []
+    for _ in range(2):
+        port = free_port()
+        args = [ERLEN, "--app", "app:app", "serve", "-w", "1", "-p", str(port)]
+        server = servers(args, tmp_path, env)
+        server.wait_port(port)
+        started.append((port, server))
+    for port, server in started:  # both answer, from their own master
+        assert get_with_host(port, b"/", b"localhost").startswith(b"HTTP/1.1 200 ")
+        wait_output(server, "Booting worker")
+        assert "Control socket" not in server.output()
+    for _, server in started:
+        server.stop()
+    assert list(home.iterdir()) == []
+
+
+def test_serve_control_socket_on_request(tmp_path, servers):  # noqa: F811
+    config = pytest.importorskip("gunicorn.config")
+    if "control_socket" not in config.Config().settings:
+        pytest.skip("gunicorn < 25.1 has no control socket")
+    write_app(tmp_path)
+    port = free_port()
+    ctl = tmp_path / "run" / "erlen.ctl"
+    args = [ERLEN, "--app", "app:app", "serve", "-w", "1", "-p", str(port)]
+    server = servers([*args, "--control-socket", str(ctl)], tmp_path, {"HOME": str(tmp_path)})
+    server.wait_port(port)
+    wait_output(server, f"Control socket listening at {ctl}")
+    assert ctl.is_socket() and (ctl.stat().st_mode & 0o777) == 0o600

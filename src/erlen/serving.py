@@ -525,19 +525,27 @@ def serve_production(
     certfile: str | None = None,
     keyfile: str | None = None,
     preload: bool = False,
+    control_socket: str | None = None,
     options: dict[str, t.Any] | None = None,
 ) -> t.NoReturn:
     """Run the app under gunicorn's pre-fork arbiter (``erlen serve``); never returns.
 
     ``load`` runs in each worker (or once in the master with ``preload``). SIGTERM stops
     gracefully: workers finish their requests within ``graceful_timeout`` seconds.
+    gunicorn's control socket (``gunicornc``, gunicorn >= 25.1) is off unless
+    ``control_socket`` names its path: its default, one shared ``~/.gunicorn/gunicorn.ctl``,
+    is taken over by every further instance and left behind in the home folder.
     """
     try:
         from gunicorn.app.base import BaseApplication
+        from gunicorn.config import Config
     except ImportError:
         raise ServerError(
             "'erlen serve' needs gunicorn (POSIX only): pip install 'erlen[serve]'"
         ) from None
+    has_control = "control_socket_disable" in Config().settings
+    if control_socket and not has_control:
+        raise ServerError("a control socket needs gunicorn 25.1 or later")
     bind_socket(host, port).close()  # one clear line for a busy port, before gunicorn retries
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     settings: dict[str, t.Any] = {
@@ -555,6 +563,10 @@ def serve_production(
     if certfile:
         settings["certfile"] = certfile
         settings["keyfile"] = keyfile
+    if control_socket:
+        settings["control_socket"] = os.path.abspath(control_socket)
+    elif has_control:
+        settings["control_socket_disable"] = True
     settings.update(options or {})
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
