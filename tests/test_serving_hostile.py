@@ -4,6 +4,7 @@ lines, oversized headers, control-socket collisions (issue 11, section 5; decisi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_serving import ERLEN, Server, free_port, servers, wait_output  # noqa: F401
+from test_serving import ERLEN, free_port, servers, wait_output  # noqa: F401 (servers: a fixture)
 
 if os.name == "nt":  # pragma: no cover
     pytest.skip("process-group handling in these tests is POSIX only", allow_module_level=True)
@@ -29,6 +30,10 @@ def index():
 @app.route("/dir/")
 def directory():
     return url_for("directory", _external=True)
+
+@app.route("/headers")
+def headers():
+    return dict(request.headers)
 
 @app.post("/data")
 def data():
@@ -304,3 +309,37 @@ def test_serve_control_socket_on_request(tmp_path, servers):  # noqa: F811
     server.wait_port(port)
     wait_output(server, f"Control socket listening at {ctl}")
     assert ctl.is_socket() and (ctl.stat().st_mode & 0o777) == 0o600
+
+
+# -- 7. the nginx config of docs/deployment.md ------------------------------------------------------
+def test_docs_nginx_config_proxies(tmp_path, prod_server):
+    """The config the docs recommend starts (nginx -t, then a foreground nginx) and proxies to
+    gunicorn with the forwarding headers; static files come from nginx itself. The slowloris
+    measurement is bench/slow_clients.py (minutes), not a test."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.slow_clients import nginx_binary, start_nginx, stop
+
+    if nginx_binary() is None:
+        if os.environ.get("CI"):  # CI installs it (make test): missing is a failure there
+            pytest.fail("CI must have nginx (scripts/system-deps.sh)")
+        pytest.skip("nginx is not installed (scripts/system-deps.sh installs it)")
+
+    port, _ = prod_server
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "app.css").write_text("body{}")
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    listen = free_port()
+    nginx = start_nginx(prefix, listen, port, static)
+    try:
+        answer = get_with_host(listen, b"/headers", b"example.com")
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+        seen = json.loads(answer.partition(b"\r\n\r\n")[2])
+        assert seen["Host"] == "example.com" and seen["X-Forwarded-Proto"] == "http"
+        assert seen["X-Forwarded-For"] == "127.0.0.1" and seen["X-Forwarded-Host"] == "example.com"
+        answer = get_with_host(listen, b"/static/app.css", b"example.com")
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nbody{}")
+        assert b"Server: nginx" in answer
+    finally:
+        stop(nginx)
