@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite drives for real: Chromium (browser tests).
+# Install the Debian packages the test suite drives for real: Chromium (browser tests) and
+# nginx (the proxy config of docs/deployment.md, tests/test_serving_hostile.py).
 # Idempotent; runs apt-get only when something is missing. Needs root (or sudo).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

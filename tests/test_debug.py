@@ -73,7 +73,7 @@ def test_html_page_content(debug_app):
     assert "x" * 400 not in page and "xxx..." in page  # long values truncated
     assert "http://localhost/boom?x=1" in page
     assert "t&amp;t" in page
-    assert "topsecret" not in page and "[redacted, 16 characters]" in page
+    assert "topsecret" not in page and "<th>Authorization</th><td>[redacted]</td>" in page
     assert "ann&lt;1&gt;" in page and "hunter2" not in page
     assert "<script" not in page.lower()
     assert "in <b>DebuggedApplication.__call__</b>" not in page  # middleware frame hidden
@@ -139,7 +139,7 @@ def test_plain_wsgi_app_without_request_context():
     page = resp.get_data(as_text=True)
     assert resp.status_code == 500
     assert "disk on fire" in page and "http://localhost/p?q=1" in page
-    assert "<th>Proxy-Authorization</th><td>[redacted, 9 characters]</td>" in page
+    assert "<th>Proxy-Authorization</th><td>[redacted]</td>" in page
     assert "(not parsed)" in page
 
 
@@ -161,3 +161,120 @@ def test_request_snapshot_only_for_debugged_requests(debug_app):
     resp = debug_app.test_client().get("/plain")
     assert resp.status_code == 500
     assert "erlen.debug.request" not in seen["env"]
+
+
+def test_invalid_host_is_not_shown_as_part_of_a_url(debug_app):
+    resp = client(debug_app).get("/boom?x=1", headers={"Host": "a@evil.com"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert "<th>URL</th><td>http://(invalid-host)/boom?x=1</td>" in page
+    assert "GET http://(invalid-host)/boom?x=1 &middot;" in page
+    assert "<th>Host</th><td>a@evil.com</td>" in page  # the header itself, as data
+
+
+def test_error_log_line_escapes_the_path(debug_app, caplog):
+    @debug_app.before_request
+    def fail():  # for any path, even one no rule matches
+        raise RuntimeError("x")
+
+    with caplog.at_level(logging.ERROR, logger="erlen.debug"):
+        client(debug_app).get("/fail/a%0d%0aforged%1b[31m")
+    messages = [r.getMessage() for r in caplog.records if r.name == "erlen.debug"]
+    assert messages == ["Exception on GET /fail/a\\x0d\\x0aforged\\x1b[31m"]
+
+
+# -- redaction ------------------------------------------------------------------------------
+@pytest.fixture
+def secret_app():
+    app = Erlen("secret_app")
+    app.debug = True
+    app.config.update(
+        SECRET_KEY="s3cr3t",
+        SECRET_KEY_FALLBACKS=["old-s3cr3t"],
+        STRIPE_API_KEY="sk_live_abcdef",
+        DATABASE_URL="postgres://app:dbpa55word@db/app",
+        SESSION_COOKIE_NAME="session",
+    )
+
+    @app.route("/leak", methods=["GET", "POST"])
+    def leak():
+        password = "hunter2"
+        auth_token = request.args.get("token")
+        config = app.config
+        settings = {"SECRET_KEY": config["SECRET_KEY"], "MAX_COOKIE_SIZE": 4093, "page": 2}  # noqa: F841
+        author = "Ann Author"  # noqa: F841 (not a secret: 'author' is not 'auth')
+        raise RuntimeError(f"failed for {password} with {auth_token} and {config['SECRET_KEY']}")
+
+    return app
+
+
+SECRETS = (
+    "hunter2", "s3cr3t", "sk_live_abcdef", "dbpa55word", "qu3rytok3n", "b34r3rtok3n",
+    "c00kiesess10n", "f0rmpassw0rd", "h3adertok3n",
+)  # fmt: skip
+
+
+def _leak(app, accept="text/html"):
+    c = client(app)
+    c.set_cookie("session", "c00kiesess10n")
+    c.set_cookie("theme", "dark")
+    return c.post(
+        "/leak?token=qu3rytok3n&page=2",
+        data={"user": "ann", "pass_word": "f0rmpassw0rd"},
+        headers={
+            "Authorization": "Bearer b34r3rtok3n",
+            "X-Api-Key": "h3adertok3n",
+            "Accept": accept,
+        },
+    )
+
+
+def test_debug_page_redacts_secrets_and_keeps_names(secret_app):
+    resp = _leak(secret_app)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    for secret in SECRETS:
+        assert secret not in page, secret
+    # still useful: the names, the other values and the code are there
+    assert "<th>password</th><td>[redacted]</td>" in page
+    assert "<th>auth_token</th><td>[redacted]</td>" in page
+    q = "&#x27;"
+    assert f"{q}DATABASE_URL{q}: {q}postgres://app:[redacted]@db/app{q}" in page  # config
+    assert f"{{{q}MAX_COOKIE_SIZE{q}: 4093, {q}SECRET_KEY{q}: {q}[redacted]{q}, {q}page" in page
+    assert "Ann Author" in page and "<th>user</th><td>ann</td>" in page
+    assert "<th>pass_word</th><td>[redacted]</td>" in page
+    assert "/leak?token=[redacted]&amp;page=2" in page
+    assert "<th>X-Api-Key</th><td>[redacted]</td>" in page
+    assert "<th>Cookie</th><td>[redacted]</td>" in page
+    assert "password = &quot;[redacted]&quot;" in page  # the source line, scrubbed
+    assert "failed for [redacted] with [redacted] and [redacted]" in page  # the message
+    assert "RuntimeError" in page
+
+
+def test_debug_json_redacts_secrets(secret_app):
+    resp = _leak(secret_app, accept="application/json")
+    text = resp.get_data(as_text=True)
+    for secret in SECRETS:
+        assert secret not in text, secret
+    data = resp.get_json()
+    frame = data["error"]["traceback"][-1]
+    assert frame["locals"]["password"] == "[redacted]"
+    assert frame["code"].startswith("raise RuntimeError(")
+    assert data["request"]["headers"]["Authorization"] == "[redacted]"
+    assert data["request"]["form"] == [["user", "ann"], ["pass_word", "[redacted]"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("SECRET_KEY", True), ("password", True), ("db_passwd", True), ("apiKey", True),
+        ("api_key", True), ("X-Auth-Token", True), ("HTTP_AUTHORIZATION", True),
+        ("HTTP_COOKIE", True), ("session_id", True), ("aws_credentials", True),
+        ("csrf_token", True), ("user", False), ("author", False), ("monkey", False),
+        ("JSON_SORT_KEYS", False), ("markup", False),
+    ],
+)  # fmt: skip
+def test_secret_names(name, secret):
+    from erlen.debug import _is_secret
+
+    assert _is_secret(name) is secret

@@ -149,6 +149,83 @@ def test_stream_close_does_not_drain() -> None:
     assert src.read_bytes == 10
 
 
+class ParseException(Exception):
+    """Stands for gunicorn's ``gunicorn.http.errors.ParseException`` (a plain Exception)."""
+
+
+class FailingInput:
+    """A server input that gives ``good`` and then fails as gunicorn's de-chunker does."""
+
+    def __init__(self, good: bytes, error: Exception) -> None:
+        self._good = io.BytesIO(good)
+        self._error = error
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._good.read(n if n is not None and n >= 0 else -1)
+        if not data:
+            raise self._error
+        return data
+
+    def readline(self, n: int = -1) -> bytes:
+        return self.read(n)
+
+
+_INPUT_ERRORS = [
+    (ParseException("Invalid chunk size: b'zz'"), BadRequest, "ParseException"),
+    (ValueError("I/O operation on closed file"), BadRequest, "ValueError"),
+    (OSError("No more data"), ClientDisconnected, "OSError"),
+    (ConnectionResetError(), ClientDisconnected, "ConnectionResetError"),
+    (TimeoutError("timed out"), ClientDisconnected, "TimeoutError"),
+]
+
+
+@pytest.mark.parametrize(("error", "expected", "name"), _INPUT_ERRORS)
+@pytest.mark.parametrize("how", ["read", "read(5)", "readline"])
+def test_server_read_errors_are_400(error: Exception, expected: type, name: str, how: str) -> None:
+    s = LimitedStream(FailingInput(b"partial", error), None, is_max=True)
+    with pytest.raises(expected) as info:
+        while True:  # the good bytes first, then the server's error
+            data = s.read() if how == "read" else s.read(5) if how == "read(5)" else s.readline()
+            if not data:
+                break
+    assert info.value.code == 400
+    assert name in info.value.description
+    assert info.value.__cause__ is error
+    assert s.exhausted and s.read() == b""  # no second read of a broken input
+
+
+def test_http_errors_and_memory_errors_from_the_input_pass_unchanged() -> None:
+    for error in (RequestEntityTooLarge(), MemoryError()):
+        s = LimitedStream(FailingInput(b"", error), 10)
+        with pytest.raises(type(error)) as info:
+            s.read()
+        assert info.value is error
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"a=1&b="),
+        ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data; name=a\r\n"),
+        ("application/json", b'{"a": '),
+        ("application/octet-stream", b"abc"),
+    ],
+)
+def test_request_body_with_server_read_error_is_400(content_type: str, body: bytes) -> None:
+    env = _environ(b"", content_type=content_type, content_length=None)
+    env["wsgi.input"] = FailingInput(body, ParseException("Invalid chunk size"))
+    env["wsgi.input_terminated"] = True
+    req = Request(env)
+    with pytest.raises(BadRequest) as info:
+        if content_type == "application/json":
+            req.get_json()
+        elif content_type == "application/octet-stream":
+            req.get_data()
+        else:
+            req.files  # noqa: B018
+    assert "could not be read (ParseException)" in info.value.description
+
+
 # -- urlencoded -------------------------------------------------------------------------
 
 

@@ -61,7 +61,7 @@ def pid():
 
 @app.route("/boom", methods=["GET", "POST"])
 def boom():
-    secret_local = "<b>local & value</b>"
+    markup_local = "<b>local & value</b>"
     return 1 / 0
 """
 
@@ -283,7 +283,7 @@ def test_debug_off_plain_500_nothing_leaked(dev_server):
     assert status == 500
     assert b"Internal Server Error" in body
     assert b"ZeroDivisionError" not in body
-    assert b"secret_local" not in body and b"local &amp; value" not in body
+    assert b"markup_local" not in body and b"local &amp; value" not in body
     wait_output(server, "ZeroDivisionError: division by zero")  # logged
 
 
@@ -305,7 +305,7 @@ def test_debug_page(tmp_path, servers):
     assert resp.getheader("Content-Type") == "text/html; charset=utf-8"
     assert "ZeroDivisionError" in page and "division by zero" in page
     assert "return 1 / 0" in page  # source line
-    assert "secret_local" in page and "&lt;b&gt;local &amp; value&lt;/b&gt;" in page
+    assert "markup_local" in page and "&lt;b&gt;local &amp; value&lt;/b&gt;" in page
     assert "<b>local & value</b>" not in page
     assert "POST" in page and f"http://127.0.0.1:{port}/boom?q=1" in page
     assert "probe&lt;1&gt;" in page  # request header, escaped
@@ -317,7 +317,7 @@ def test_debug_page(tmp_path, servers):
     assert resp.status == 500 and resp.getheader("Content-Type") == "application/json"
     assert data["error"]["type"] == "ZeroDivisionError"
     assert data["error"]["traceback"][-1]["code"] == "return 1 / 0"
-    assert data["error"]["traceback"][-1]["locals"]["secret_local"] == "'<b>local & value</b>'"
+    assert data["error"]["traceback"][-1]["locals"]["markup_local"] == "'<b>local & value</b>'"
     conn.close()
     assert " * Debug mode: on" in server.output()
 

@@ -160,3 +160,93 @@ def test_subdomain_routes(app):
     assert c.get("/", base_url="http://example.test").data == b"index"
     with app.app_context():
         assert url_for("user", user="bob") == "http://bob.example.test/"
+
+
+# -- the Host header: validated before any URL is built from it -----------------------------
+BAD_HOSTS = [
+    "a@evil.com",  # userinfo: http://a@evil.com/ goes to evil.com
+    "a b",
+    "x/y",
+    "evil.com\\x",
+    "h:99999",
+    "h:abc",
+    "h:",
+    "x" * 5000,
+    "a." + "b" * 64 + ".com",  # a label longer than DNS allows
+]
+
+
+@pytest.fixture
+def host_app():
+    app = erlen.Erlen("host_app")  # not TESTING: errors become responses
+
+    @app.route("/dir/")
+    def directory():
+        return url_for("directory", _external=True)
+
+    @app.route("/old", redirect_to="/dir/")
+    def old():
+        return ""
+
+    @app.route("/rel")
+    def rel():
+        return redirect("/dir/")
+
+    @app.route("/url")
+    def url():
+        return erlen.request.url
+
+    return app
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS, ids=lambda h: repr(h[:12]))
+@pytest.mark.parametrize(
+    "path", ["/dir", "/dir/", "/old"], ids=["slash", "external", "redirect_to"]
+)
+def test_invalid_host_is_400_and_never_copied(host_app, caplog, host, path):
+    with caplog.at_level("WARNING", logger="erlen"):
+        resp = host_app.test_client().get(path, headers={"Host": host})
+    assert resp.status_code == 400
+    assert "Location" not in resp.headers
+    assert b"Host header is invalid" in resp.data and host.encode() not in resp.data
+    lines = [r.getMessage() for r in caplog.records if r.name == "erlen"]
+    assert lines == [f"400 GET {path!r}: The request's Host header is invalid."]
+
+
+def test_valid_hosts_still_build_urls(host_app):
+    client = host_app.test_client()
+    for host, base in [
+        ("example.com:8080", "http://example.com:8080"),
+        ("Example.COM:80", "http://example.com"),
+        ("[::1]:5000", "http://[::1]:5000"),
+        ("127.0.0.1", "http://127.0.0.1"),
+        ("a." + "b" * 63 + ".com", "http://a." + "b" * 63 + ".com"),
+    ]:
+        resp = client.get("/dir", headers={"Host": host})
+        assert (resp.status_code, resp.headers["Location"]) == (308, f"{base}/dir/")
+        assert client.get("/old", headers={"Host": host}).headers["Location"] == f"{base}/dir/"
+        assert client.get("/dir/", headers={"Host": host}).text == f"{base}/dir/"
+
+
+def test_relative_redirect_and_request_url_never_carry_a_bad_host(host_app):
+    client = host_app.test_client()
+    resp = client.get("/rel", headers={"Host": "a@evil.com"})
+    assert (resp.status_code, resp.headers["Location"]) == (302, "/dir/")  # stays relative
+    # request.url as Werkzeug: an invalid Host is no host at all
+    assert client.get("/url", headers={"Host": "a@evil.com"}).text == "http:///url"
+
+
+def test_untrusted_valid_host_is_400_as_flask(host_app):
+    host_app.config["TRUSTED_HOSTS"] = ["example.com"]
+    client = host_app.test_client()
+    assert client.get("/dir/", headers={"Host": "example.com"}).status_code == 200
+    for host in ("evil.com", "a@evil.com", "x" * 5000):
+        assert client.get("/dir/", headers={"Host": host}).status_code == 400
+
+
+def test_server_name_configured_invalid_host_is_400(host_app):
+    host_app.config["SERVER_NAME"] = "example.com"
+    client = host_app.test_client()
+    assert client.get("/dir", headers={"Host": "a@evil.com"}).status_code == 400
+    resp = client.get("/dir", headers={"Host": "example.com"})
+    assert resp.headers["Location"] == "http://example.com/dir/"

@@ -9,7 +9,7 @@ import pytest
 import werkzeug.security
 import werkzeug.utils
 
-from erlen.utils import safe_join, secure_filename
+from erlen.utils import parse_host, safe_join, secure_filename
 
 # -- safe_join ---------------------------------------------------------------------------
 
@@ -180,3 +180,31 @@ def test_secure_filename_matches_werkzeug_here(filename):
 )
 def test_secure_filename_values(filename, expected):
     assert secure_filename(filename) == expected
+
+
+# -- parse_host ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "parsed"),
+    [
+        ("example.com", ("example.com", None)),
+        ("example.com:8080", ("example.com", "8080")),
+        ("[::1]:5000", ("[::1]", "5000")),
+        ("127.0.0.1", ("127.0.0.1", None)),
+        ("a@evil.com", None),
+        ("a b", None),
+        ("x/y", None),
+        ("h:0", None),
+        ("h:65536", None),
+        ("h:65535", ("h", "65535")),
+        ("h:", None),
+        ("", None),
+        ("x" * 254, None),
+        (".".join(["a" * 63] * 3), (".".join(["a" * 63] * 3), None)),
+        ("a" * 64 + ".com", None),
+        ("b\xfccher.de", None),
+    ],
+)
+def test_parse_host(host, parsed):
+    assert parse_host(host) == parsed

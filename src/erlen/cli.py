@@ -345,6 +345,11 @@ def run_command(
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
 @click.option("--preload", is_flag=True, help="Load the app once before forking workers.")
+@click.option(
+    "--control-socket",
+    type=click.Path(dir_okay=False),
+    help="Open gunicorn's control socket (for gunicornc -s PATH) at PATH; off by default.",
+)
 @pass_script_info
 def serve_command(
     info: ScriptInfo,
@@ -358,6 +363,7 @@ def serve_command(
     cert: str | None,
     key: str | None,
     preload: bool,
+    control_socket: str | None,
 ) -> None:
     """Serve the app with pre-forked gunicorn workers; SIGTERM stops gracefully."""
     from .serving import ServerError, serve_production
@@ -375,6 +381,7 @@ def serve_command(
             certfile=cert,
             keyfile=key,
             preload=preload,
+            control_socket=control_socket,
         )
     except ServerError as e:
         raise click.ClickException(str(e)) from None

@@ -222,7 +222,7 @@ class SecurityError(BadRequest):
 
 
 class BadHost(BadRequest):
-    """The Host header is not one of the trusted hosts."""
+    """The Host header is malformed (no valid ``host[:port]``), so no URL may be built from it."""
 
 
 class Unauthorized(HTTPException):

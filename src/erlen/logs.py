@@ -39,6 +39,30 @@ default_handler.setFormatter(
 )
 
 
+def log_safe(text: str) -> str:
+    """``text`` fit for one log line: what the client sent (a decoded path, a method) must not
+    start a forged line (CR, LF) or reach the terminal as an escape sequence (ESC).
+
+    Non-printable characters (controls, line separators, bidi overrides) become ``\\xHH`` /
+    ``\\uHHHH``; backslash and ``"`` are escaped so the result stays unambiguous inside
+    the quoted request of an access log line.
+    """
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            n = ord(ch)
+            out.append(
+                f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+            )
+    return "".join(out)
+
+
 def has_level_handler(logger: logging.Logger) -> bool:
     level = logger.getEffectiveLevel()
     current: logging.Logger | None = logger

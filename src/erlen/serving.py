@@ -21,6 +21,7 @@ import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
+from .logs import log_safe
 from .reloader import (
     SERVER_FD_ENV,
     exit_with_parent,
@@ -48,6 +49,15 @@ SSLContextArg = ssl.SSLContext | tuple[str, str | None] | str | None
 
 _log = logging.getLogger("erlen.serving")
 _TRUE = {"1", "true", "yes", "on"}
+
+# Request limits of the development server: gunicorn's defaults and setting names, so an app
+# meets the same limits under `erlen run` as under `erlen serve` (decision 010).
+#: Longest request line (method, target, version): longer is 414 URI Too Long.
+LIMIT_REQUEST_LINE = 4094
+#: Most header fields in a request: more is 431 Request Header Fields Too Large.
+LIMIT_REQUEST_FIELDS = 100
+#: Longest header line (name and value): longer is 431.
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 
 class ServerError(Exception):
@@ -165,13 +175,19 @@ class RequestLogger:
 
         def done() -> None:
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            if not path.isascii():  # WSGI gives the bytes as latin-1: show the UTF-8 text
+                try:
+                    path = path.encode("latin-1").decode("utf-8")
+                except UnicodeError:
+                    pass
             qs = environ.get("QUERY_STRING")
+            # the decoded path may hold CR/LF/ESC (from %0d%0a, %1b): escaped, see log_safe
             self.logger.info(
                 '%s "%s %s %s" %s %.1fms',
                 environ.get("REMOTE_ADDR", "-"),
-                environ.get("REQUEST_METHOD", "-"),
-                path + (f"?{qs}" if qs else ""),
-                environ.get("SERVER_PROTOCOL", "-"),
+                log_safe(environ.get("REQUEST_METHOD", "-")),
+                log_safe(path + (f"?{qs}" if qs else "")),
+                log_safe(environ.get("SERVER_PROTOCOL", "-")),
                 status[0],
                 (time.perf_counter() - started) * 1000,
             )
@@ -223,10 +239,105 @@ def _banner(name: str | None, host: str, port: int, scheme: str, debug: bool) ->
     _log.info(" * This is a development server. For production use 'erlen serve'.")
 
 
-def _serve_waitress(app: WSGIApp, sock: socket.socket, threads: int) -> None:
+def _limited_channel(limits: tuple[int, int, int]) -> type:
+    """A waitress channel class whose request parser enforces gunicorn-style limits (waitress
+    has only a total header size) and logs one line for every request it refuses."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+    from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
+
+    line_limit, fields_limit, field_size_limit = limits
+
+    class URITooLong(BadRequest):  # type: ignore[misc]
+        code = 414
+        reason = "URI Too Long"
+
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        client = "-"
+        _line_ok = False
+        _logged = False
+
+        def _refuse(self, error: t.Any) -> None:
+            HTTPRequestParser.parse_header(self, b"GET / HTTP/1.0\r\n")  # as waitress does
+            self.error = error
+            self.completed = True
+
+        def received(self, data: bytes) -> int:
+            if not self._line_ok and self.body_rcv is None and not self.completed:
+                # the request line alone, before waitress waits for the whole header
+                head = (self.header_plus + data).lstrip(b"\r\n")
+                end = head.find(b"\n")
+                size = len(head) if end < 0 else len(head[:end].rstrip(b"\r"))
+                if size > line_limit:
+                    self._refuse(URITooLong(f"request line over limit_request_line {line_limit}"))
+                    n = len(data)
+                else:
+                    self._line_ok = end >= 0
+                    n = super().received(data)
+            else:
+                n = super().received(data)
+            if self.error is not None and not self._logged:
+                self._logged = True
+                _log.warning(
+                    "%s %s from %s: %s",
+                    self.error.code,
+                    self.error.reason,
+                    self.client,
+                    log_safe(str(self.error.body)),
+                )
+            return n
+
+        def parse_header(self, header_plus: bytes) -> None:
+            lines = header_plus.split(b"\r\n")
+            fields = 0
+            for line in lines[1:]:
+                if len(line) > field_size_limit:
+                    self._refuse(
+                        RequestHeaderFieldsTooLarge(
+                            f"a header line over limit_request_field_size {field_size_limit}"
+                        )
+                    )
+                    return
+                if line and line[:1] not in b" \t":
+                    fields += 1
+            if fields > fields_limit:
+                self._refuse(
+                    RequestHeaderFieldsTooLarge(
+                        f"more header fields than limit_request_fields {fields_limit}"
+                    )
+                )
+                return
+            super().parse_header(header_plus)
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+            super().__init__(*args, **kwargs)
+            client = str(self.addr[0]) if self.addr else "-"
+
+            def parser(adj: t.Any) -> Parser:
+                p = Parser(adj)
+                p.client = client
+                return p
+
+            self.parser_class = parser
+
+    return Channel
+
+
+def _serve_waitress(
+    app: WSGIApp,
+    sock: socket.socket,
+    threads: int,
+    limits: tuple[int, int, int] = (
+        LIMIT_REQUEST_LINE,
+        LIMIT_REQUEST_FIELDS,
+        LIMIT_REQUEST_FIELD_SIZE,
+    ),
+) -> None:
     from waitress.server import create_server
 
     server = create_server(app, sockets=[sock], threads=threads, ident="erlen")
+    server.channel_class = _limited_channel(limits)  # type: ignore[union-attr]
     try:
         server.run()  # returns after Ctrl-C (waitress closes itself)
     except KeyboardInterrupt:
@@ -282,9 +393,15 @@ def serve(
     threads: int = 8,
     name: str | None = None,
     debug: bool | None = None,
+    limit_request_line: int = LIMIT_REQUEST_LINE,
+    limit_request_fields: int = LIMIT_REQUEST_FIELDS,
+    limit_request_field_size: int = LIMIT_REQUEST_FIELD_SIZE,
 ) -> None:
     """The development server; ``load`` gives the app, called in the serving process only.
 
+    The ``limit_*`` arguments are gunicorn's request limits (same names, same defaults): a
+    longer request line is 414, more or longer header lines 431 (not under TLS, where the
+    standard library's server applies its own 65536-byte/100-field limits).
     Raises :class:`ServerError` when the socket or certificate cannot be set up.
     """
     _setup_logging()
@@ -312,7 +429,8 @@ def serve(
     if ctx is not None:
         _serve_tls(app, sock, ctx)
     else:
-        _serve_waitress(app, sock, threads)
+        limits = (limit_request_line, limit_request_fields, limit_request_field_size)
+        _serve_waitress(app, sock, threads, limits)
 
 
 def run_simple(
@@ -330,6 +448,9 @@ def run_simple(
     processes: int = 1,
     ssl_context: SSLContextArg = None,
     threads: int = 8,
+    limit_request_line: int = LIMIT_REQUEST_LINE,
+    limit_request_fields: int = LIMIT_REQUEST_FIELDS,
+    limit_request_field_size: int = LIMIT_REQUEST_FIELD_SIZE,
     **_ignored: t.Any,
 ) -> None:
     """Werkzeug-style entry point: serve ``application`` with the development server.
@@ -348,6 +469,9 @@ def run_simple(
         ssl_context=ssl_context,
         threads=threads,
         name=getattr(application, "name", None),
+        limit_request_line=limit_request_line,
+        limit_request_fields=limit_request_fields,
+        limit_request_field_size=limit_request_field_size,
     )
 
 
@@ -401,19 +525,27 @@ def serve_production(
     certfile: str | None = None,
     keyfile: str | None = None,
     preload: bool = False,
+    control_socket: str | None = None,
     options: dict[str, t.Any] | None = None,
 ) -> t.NoReturn:
     """Run the app under gunicorn's pre-fork arbiter (``erlen serve``); never returns.
 
     ``load`` runs in each worker (or once in the master with ``preload``). SIGTERM stops
     gracefully: workers finish their requests within ``graceful_timeout`` seconds.
+    gunicorn's control socket (``gunicornc``, gunicorn >= 25.1) is off unless
+    ``control_socket`` names its path: its default, one shared ``~/.gunicorn/gunicorn.ctl``,
+    is taken over by every further instance and left behind in the home folder.
     """
     try:
         from gunicorn.app.base import BaseApplication
+        from gunicorn.config import Config
     except ImportError:
         raise ServerError(
             "'erlen serve' needs gunicorn (POSIX only): pip install 'erlen[serve]'"
         ) from None
+    has_control = "control_socket_disable" in Config().settings
+    if control_socket and not has_control:
+        raise ServerError("a control socket needs gunicorn 25.1 or later")
     bind_socket(host, port).close()  # one clear line for a busy port, before gunicorn retries
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     settings: dict[str, t.Any] = {
@@ -431,6 +563,10 @@ def serve_production(
     if certfile:
         settings["certfile"] = certfile
         settings["keyfile"] = keyfile
+    if control_socket:
+        settings["control_socket"] = os.path.abspath(control_socket)
+    elif has_control:
+        settings["control_socket_disable"] = True
     settings.update(options or {})
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]

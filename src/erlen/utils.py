@@ -1,4 +1,5 @@
-"""Path safety for serving and saving files: :func:`safe_join` and :func:`secure_filename`.
+"""Untrusted names made safe: paths (:func:`safe_join`, :func:`secure_filename`) and the
+``Host`` header (:func:`parse_host`, shared by ``request.host`` and URL building).
 
 Both apply the Windows rules (backslash separator, drive letters, device names such as ``CON``
 or ``nul.txt``) on every platform, not only on Windows as Werkzeug does: an app developed on
@@ -12,7 +13,7 @@ import os
 import re
 import unicodedata
 
-__all__ = ["safe_join", "secure_filename"]
+__all__ = ["MAX_HOST_NAME_LENGTH", "parse_host", "safe_join", "secure_filename"]
 
 # Names Windows maps to devices whatever the extension, trailing spaces or ADS marker
 # (https://chrisdenton.github.io/omnipath/Special%20Dos%20Device%20Names.html).
@@ -104,3 +105,32 @@ def secure_filename(filename: str) -> str:
     if filename and filename.partition(".")[0].strip().upper() in _DEVICE_NAMES:
         filename = "_" + filename
     return filename
+
+
+# host[:port] as Werkzeug 3.1 accepts it: a name or IPv4 address, or a bracketed IPv6 one
+_HOST_RE = re.compile(
+    r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([1-9][0-9]{0,4}))?",
+    re.ASCII | re.IGNORECASE,
+)
+#: The longest host name accepted (DNS: 253 characters in labels of at most 63).
+MAX_HOST_NAME_LENGTH = 253
+
+
+def parse_host(host: str) -> tuple[str, str | None] | None:
+    """``(name, port)`` of a ``host[:port]`` value, or None when it is no valid host.
+
+    Valid: letters, digits, ``-`` and ``.`` (or a bracketed IPv6 address), DNS lengths, an
+    optional port 1-65535. Anything else (userinfo ``@``, spaces, slashes, a bad port) must
+    never be copied into a URL: ``Location: http://a@evil.com/`` would send the browser away.
+    """
+    m = _HOST_RE.fullmatch(host)
+    if m is None:
+        return None
+    name, port = m.groups()
+    if port and int(port) > 65535:
+        return None
+    if name[0] != "[" and (
+        len(name) > MAX_HOST_NAME_LENGTH or max(map(len, name.split("."))) > 63
+    ):
+        return None
+    return name, port

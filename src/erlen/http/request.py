@@ -16,6 +16,7 @@ from typing import IO, Any, Generic, TypeVar
 from urllib.parse import quote, unquote
 
 from ..exceptions import BadRequest, SecurityError, UnsupportedMediaType
+from ..utils import parse_host
 from .datastructures import (
     Accept,
     Authorization,
@@ -75,11 +76,6 @@ class cached_property(Generic[_T]):  # noqa: N801 - mirrors functools' name
         return value
 
 
-# host[:port] as Werkzeug 3.1 accepts it; anything else is treated as no host.
-_HOST_RE = re.compile(
-    r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([1-9][0-9]{0,4}))?",
-    re.ASCII | re.IGNORECASE,
-)
 # runs of %XX escapes of non-ASCII bytes: shown decoded in the IRI ``url``
 _HIGH_ESCAPES = re.compile(r"(?:%[89a-fA-F][0-9a-fA-F])+")
 _PATH_SAFE = "!$&'()*+,/:;=@%"
@@ -102,12 +98,10 @@ def _to_iri(uri: str) -> str:
 
 
 def _host_is_valid(host: str, trusted_hosts: Collection[str] | None) -> bool:
-    m = _HOST_RE.fullmatch(host)
-    if m is None:
+    parsed = parse_host(host)
+    if parsed is None:
         return False
-    hostname, port = m.groups()
-    if port and not 1 <= int(port) <= 65535:
-        return False
+    hostname = parsed[0]
     if not trusted_hosts:
         return True
     if isinstance(trusted_hosts, str):

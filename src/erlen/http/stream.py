@@ -6,6 +6,11 @@ module wraps the raw input so the rest of erlen never has to think about that:
 the stream ends at ``Content-Length``, an early EOF is a ``ClientDisconnected``
 (400), and a de-chunked body is cut off with ``RequestEntityTooLarge`` (413) as
 soon as it crosses ``max_content_length``, without reading the rest.
+
+The server's own read errors become 400s too: gunicorn de-chunks while the app reads and
+raises ``InvalidChunkSize``/``ChunkMissingTerminator`` (plain ``Exception`` subclasses) or
+``NoMoreData`` (an ``OSError``) for a broken or truncated chunked body; those must be the
+client's 400, not the app's 500 (see ``_input_error``).
 """
 
 from __future__ import annotations
@@ -14,13 +19,30 @@ import io
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
-from ..exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
+from ..exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
 from .parsing import parse_content_length
 
 __all__ = ["LimitedStream", "get_content_length", "get_input_stream"]
 
 #: Size of the chunks read from the server when the caller asks for "all".
 CHUNK_SIZE = 64 * 1024
+
+
+def _input_error(exc: Exception) -> Exception:
+    """What a failed read of the server's input means for the request.
+
+    Caught by base class, without importing any server: an ``OSError`` (a reset or timed-out
+    connection, gunicorn's ``NoMoreData``) is a client that went away; anything else the input
+    raises (gunicorn's ``ParseException`` subclasses, a ``ValueError`` from a closed input) is
+    a malformed body. HTTP errors (a middleware's 413) and ``MemoryError`` pass unchanged.
+    """
+    if isinstance(exc, (HTTPException, MemoryError)):
+        return exc
+    if isinstance(exc, OSError):
+        return ClientDisconnected(
+            f"The request body ended before it was complete ({type(exc).__name__})."
+        )
+    return BadRequest(f"The request body could not be read ({type(exc).__name__}).")
 
 
 class LimitedStream(io.RawIOBase):
@@ -97,7 +119,11 @@ class LimitedStream(io.RawIOBase):
         want = self._want(size)
         if want <= 0:
             return b""
-        data = self._source.read(want)
+        try:
+            data = self._source.read(want)
+        except Exception as e:
+            self._eof = True
+            raise _input_error(e) from e
         self._account(len(data), want)
         return data
 
@@ -112,7 +138,11 @@ class LimitedStream(io.RawIOBase):
             if want <= 0:
                 self._eof = True
                 break
-            data = read(want)
+            try:
+                data = read(want)
+            except Exception as e:
+                self._eof = True
+                raise _input_error(e) from e
             self._account(len(data), want)
             if data:
                 parts.append(data)
@@ -137,7 +167,11 @@ class LimitedStream(io.RawIOBase):
         source_readline = getattr(self._source, "readline", None)
         if source_readline is None:
             raise io.UnsupportedOperation("source stream has no readline")
-        line = source_readline(want)
+        try:
+            line = source_readline(want)
+        except Exception as e:
+            self._eof = True
+            raise _input_error(e) from e
         self._account(len(line), want)
         return bytes(line)
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 from urllib.parse import quote, urljoin
 
-from erlen.exceptions import BadRequest, MethodNotAllowed, NotFound
+from erlen.exceptions import BadHost, BadRequest, MethodNotAllowed, NotFound
+from erlen.utils import parse_host
 
 from .converters import DEFAULT_CONVERTERS, BaseConverter
 from .exceptions import BuildError, RequestRedirect, WebsocketMismatch
@@ -21,6 +22,7 @@ _PLACEHOLDER_RE = re.compile(r"<([^>]+)>")
 _MULTI_SLASH_RE = re.compile("/{2,}")
 _PATH_SAFE = "/:@!$&'()*+,;="
 _QUERY_SAFE = "/:@!$&'()*+,;=?%"
+_INVALID_HOST = "The request's Host header is invalid."
 
 
 def _wsgi_decode(value: str) -> str:
@@ -41,12 +43,17 @@ _new_adapter = object.__new__
 
 
 def _environ_host(environ: Mapping[str, Any], scheme: str) -> str:
-    """The request host, lowercased, without the scheme's default port (as Werkzeug)."""
+    """The request host, lowercased, without the scheme's default port (as Werkzeug); the
+    one place URLs get it from. An invalid ``Host`` (``a@evil.com``...) is a 400, never
+    copied into a URL (decision 010)."""
     host = environ.get("HTTP_HOST")
     if host:
         if not host.isascii():
-            _check_host(host)
-        return _strip_default_port(host.lower(), scheme)
+            host = _check_host(host)
+        host = _strip_default_port(host.lower(), scheme)
+        if parse_host(host) is None:
+            raise BadHost(_INVALID_HOST)
+        return host
     host = environ.get("SERVER_NAME", "").lower()
     port = environ.get("SERVER_PORT")
     if port:
@@ -54,12 +61,12 @@ def _environ_host(environ: Mapping[str, Any], scheme: str) -> str:
     return host  # type: ignore[no-any-return]
 
 
-def _check_host(host: str) -> None:
-    """A non-ASCII ``Host`` must at least be IDNA-encodable; garbage is a 400, not a 404."""
+def _check_host(host: str) -> str:
+    """The IDNA (ASCII) form of a non-ASCII ``Host``; garbage is a 400, not a 404."""
     try:
-        host.encode("idna")
+        return host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise BadRequest("The request's Host header is invalid.") from None
+        raise BadHost(_INVALID_HOST) from None
 
 
 def _strip_default_port(host: str, scheme: str) -> str:
