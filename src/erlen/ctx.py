@@ -321,7 +321,7 @@ class RequestContext:
                         request.url_rule, request.view_args = found
                         return
                     if found is not None:
-                        request.routing_exception = found
+                        request.routing_exception = found  # type: ignore[assignment]
                         return
             adapter = self.url_adapter
         if adapter is None:

@@ -213,15 +213,15 @@ def locate_app(
 
 def find_best_app(module: t.Any) -> Erlen:
     """``app``/``application``, else the only app in the module, else ``create_app()``."""
-    from .app import App as Erlen  # the core class: every application is one
+    from .app import App  # the core class: every application is one
 
     for attr in ("app", "application"):
         candidate = getattr(module, attr, None)
-        if isinstance(candidate, Erlen):
-            return candidate
-    matches = [v for v in vars(module).values() if isinstance(v, Erlen)]
+        if isinstance(candidate, App):
+            return t.cast("Erlen", candidate)
+    matches = [v for v in vars(module).values() if isinstance(v, App)]
     if len(matches) == 1:
-        return matches[0]
+        return t.cast("Erlen", matches[0])
     if len(matches) > 1:
         raise NoAppException(
             f"Detected multiple Erlen applications in module {module.__name__!r}."
@@ -240,8 +240,8 @@ def find_best_app(module: t.Any) -> Erlen:
                     f" call it without arguments ({e}). Use '{module.__name__}:{attr}(args)'"
                     " to specify arguments."
                 ) from None
-            if isinstance(app, Erlen):
-                return app
+            if isinstance(app, App):
+                return t.cast("Erlen", app)
     raise NoAppException(
         f"Failed to find Erlen application or factory in module {module.__name__!r}."
         f" Use '{module.__name__}:name' to specify one."
@@ -250,7 +250,7 @@ def find_best_app(module: t.Any) -> Erlen:
 
 def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
     """Resolve ``name`` or ``factory(literal args)`` inside ``module``."""
-    from .app import App as Erlen  # the core class: every application is one
+    from .app import App  # the core class: every application is one
 
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body
@@ -289,8 +289,8 @@ def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
             ) from None
     else:
         app = attr
-    if isinstance(app, Erlen):
-        return app
+    if isinstance(app, App):
+        return t.cast("Erlen", app)
     raise NoAppException(
         f"A valid Erlen application was not obtained from '{module.__name__}:{app_name}'."
     )

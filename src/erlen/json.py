@@ -38,35 +38,10 @@ def _compact_dumps(
 ) -> t.Callable[[t.Any], str]:
     """``json.dumps(obj, default=..., ensure_ascii=..., sort_keys=..., separators=(",", ":"))``
     as a reusable function: same output, without rebuilding a ``JSONEncoder`` and its
-    closures per call (most of the cost of dumping a small response)."""
-    from json import encoder as _encoder
+    closures per call (see :func:`erlen.speedups.compact_json_dumps`)."""
+    from erlen import speedups  # absolute: right wherever this function moves
 
-    make = getattr(_encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (e.g. PyPy): share one encoder; it keeps no state
-        return _json.JSONEncoder(
-            default=default, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
-        ).encode
-    escape = _encoder.encode_basestring_ascii if ensure_ascii else _encoder.encode_basestring
-    pool: list[t.Any] = []
-
-    def dumps(obj: t.Any) -> str:
-        # The C encoder JSONEncoder.iterencode(obj, _one_shot=True) would build (building it
-        # is most of the cost), reused from a pool. Each call takes one for itself
-        # (list.pop/append are atomic), so threads and nested calls (e.g. from ``default``)
-        # never share one; its ``markers`` dict (the circular-reference check) is empty after
-        # a successful call, and an encoder whose call failed is dropped, so stale markers
-        # can never cause a false "circular" error. The pool grows only to the number of
-        # simultaneous calls.
-        encode = (
-            pool.pop()
-            if pool
-            else make({}, default, escape, None, ":", ",", sort_keys, False, True)
-        )
-        chunks = encode(obj, 0)
-        pool.append(encode)
-        return "".join(chunks)
-
-    return dumps
+    return speedups.compact_json_dumps(default, ensure_ascii, sort_keys)
 
 
 class JSONProvider:

@@ -10,16 +10,12 @@ Flask app stay valid when the app moves to erlen, and the other way round.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
-import time
-import zlib
-from binascii import a2b_base64, b2a_base64
 from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import Signer, TimestampSigner, URLSafeTimedSerializer
 
 from .json_tag import TaggedJSONSerializer
 
@@ -295,6 +291,44 @@ def _add_vary_cookie(response: Any) -> None:
     headers["Vary"] = ", ".join([p for p in parts if p] + ["Cookie"])
 
 
+class _SessionSigner(TimestampSigner):
+    """itsdangerous' ``TimestampSigner``, deriving each secret's key once instead of for every
+    signature it makes or checks (the derived key depends only on the secret, the salt,
+    the key derivation and the digest, all fixed when the signer is made)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        derived: dict[Any, bytes] = {}
+        for key in self.secret_keys:
+            derived[key] = super().derive_key(key)
+        derived[None] = derived[self.secret_keys[-1]]  # the signing key
+        self._derived = derived
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        derived = self._derived.get(secret_key)
+        return derived if derived is not None else super().derive_key(secret_key)
+
+
+class _SessionSerializer(URLSafeTimedSerializer):
+    """itsdangerous' ``URLSafeTimedSerializer`` (same wire format, same checks), reusing its
+    signer: the stock one builds a new signer, and derives its keys, on every ``dumps`` and
+    ``loads``. Signers keep no state between calls, so threads may share one."""
+
+    default_signer = _SessionSigner
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._made: dict[str | bytes | None, Signer] = {}
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        signer = self._made.get(salt)
+        if signer is None:
+            signer = super().make_signer(salt)
+            if len(self._made) < 4:  # only this interface's salt in practice
+                self._made[salt] = signer
+        return signer
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Sessions stored in a signed (not encrypted) cookie: the client can read the data but
     not change it. Signing needs ``SECRET_KEY``; ``SECRET_KEY_FALLBACKS`` lists older keys
@@ -316,10 +350,9 @@ class SecureCookieSessionInterface(SessionInterface):
     _nothing_to_refresh: dict[tuple[str, str], None] = {}
 
     def __init__(self) -> None:
-        # Serializers and codecs are built once per (secret key, fallbacks) pair, not per
-        # request: building one allocates several objects and derives keys.
+        # Serializers are built once per (secret key, fallbacks) pair, not per request:
+        # building one allocates several objects and derives keys.
         self._signers: dict[tuple[Any, tuple[Any, ...]], URLSafeTimedSerializer] = {}
-        self._codecs: dict[tuple[Any, tuple[Any, ...]], _CookieCodec] = {}
 
     def get_signing_serializer(self, app: Any) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer for ``app``'s keys, or None without ``SECRET_KEY``.
@@ -331,12 +364,13 @@ class SecureCookieSessionInterface(SessionInterface):
             return None
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
         cache_key = (secret_key, tuple(fallbacks))
+        # a subclass may not call __init__
         signers = self.__dict__.setdefault("_signers", {})
         signer: URLSafeTimedSerializer | None = signers.get(cache_key)
         if signer is None:
             # itsdangerous takes a list of keys, oldest first: it signs with the last one and
             # tries them newest first when verifying.
-            signer = URLSafeTimedSerializer(
+            signer = _SessionSerializer(
                 [*fallbacks, secret_key],
                 salt=self.salt,
                 serializer=self.serializer,
@@ -350,42 +384,18 @@ class SecureCookieSessionInterface(SessionInterface):
             signers[cache_key] = signer
         return signer
 
-    def _get_codec(self, app: Any) -> _CookieCodec | URLSafeTimedSerializer | None:
-        """The fast codec (same wire format) unless a subclass customised signing, in which
-        case its ``get_signing_serializer`` is honoured."""
-        if (
-            type(self).get_signing_serializer is not _BASE_GET_SIGNER
-            or self.key_derivation != "hmac"
-        ):
-            return self.get_signing_serializer(app)
-        secret_key = app.secret_key
-        if not secret_key:
-            return None
-        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
-        cache_key = (secret_key, tuple(fallbacks))
-        codecs = self.__dict__.setdefault("_codecs", {})
-        codec: _CookieCodec | None = codecs.get(cache_key)
-        if codec is None:
-            codec = _CookieCodec(
-                [*fallbacks, secret_key], self.salt, self.digest_method, self.serializer
-            )
-            if len(codecs) >= 8:
-                codecs.clear()
-            codecs[cache_key] = codec
-        return codec
-
     def open_session(self, app: Any, request: Any) -> SecureCookieSession | None:
         """Load and verify the cookie. Bad, tampered, expired or foreign cookies give an
         empty new session, never an error: the client just starts over."""
-        codec = self._get_codec(app)
-        if codec is None:
+        signer = self.get_signing_serializer(app)
+        if signer is None:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
-            data = codec.loads(value, max_age=max_age)
+            data = signer.loads(value, max_age=max_age)
         except Exception as e:  # any failure means "no valid session", whatever the cause
             # Never log the cookie or the key: only the kind of failure.
             _log.debug("Ignoring invalid session cookie (%s).", type(e).__name__)
@@ -457,14 +467,14 @@ class SecureCookieSessionInterface(SessionInterface):
             if not accessed:  # else added above
                 _add_vary_cookie(response)
             return
-        codec = self._get_codec(app)
-        if codec is None:  # a null session cannot hold data; nothing to store
+        signer = self.get_signing_serializer(app)
+        if signer is None:  # a null session cannot hold data; nothing to store
             return
         expires = self.get_expiration_time(app, session)
         data = dict.copy(plain) if plain is not None else dict(session)
         response.set_cookie(
             name,
-            codec.dumps(data),
+            signer.dumps(data),
             expires=expires,
             path=path,
             domain=domain,
@@ -475,90 +485,3 @@ class SecureCookieSessionInterface(SessionInterface):
         )
         if not accessed:  # else added above
             _add_vary_cookie(response)
-
-
-_BASE_GET_SIGNER = SecureCookieSessionInterface.get_signing_serializer
-
-
-class _CookieSignatureError(ValueError):
-    """The cookie is malformed, forged, signed with an unknown key, or expired."""
-
-
-class _CookieCodec:
-    """itsdangerous ``URLSafeTimedSerializer`` wire format with HMAC key derivation, done
-    in a few C-level calls with the derived keys computed once (about 3x faster).
-
-    Format: ``[.]base64(payload) "." base64(timestamp) "." base64(hmac)``; a leading dot
-    marks a zlib-compressed payload; the MAC covers everything before the last dot.
-    """
-
-    __slots__ = ("_sign_key", "_verify_keys", "_digest", "_serializer")
-
-    def __init__(self, secret_keys: list[Any], salt: str, digest: Any, serializer: Any) -> None:
-        salt_bytes = salt.encode("utf-8")
-        derived = [hmac.new(_to_bytes(key), salt_bytes, digest).digest() for key in secret_keys]
-        self._sign_key = derived[-1]
-        self._verify_keys = derived[::-1]  # newest first
-        self._digest = digest
-        self._serializer = serializer
-
-    def loads(self, value: str, max_age: int | None = None) -> Any:
-        """Verify and decode ``value``; raise ``ValueError`` if it is not valid."""
-        raw = value.encode("ascii")
-        cut = raw.rfind(b".")
-        signed, sig = raw[:cut], raw[cut + 1 :]
-        if cut <= 0 or not sig:
-            raise _CookieSignatureError("no signature")
-        digest = self._digest
-        for key in self._verify_keys:
-            if hmac.compare_digest(_b64encode(hmac.digest(key, signed, digest)), sig):
-                break
-        else:
-            raise _CookieSignatureError("signature does not match")
-        cut = signed.rfind(b".")
-        if cut < 0:
-            raise _CookieSignatureError("timestamp missing")
-        payload, ts_raw = signed[:cut], _b64decode(signed[cut + 1 :])
-        if not 0 < len(ts_raw) <= 8:
-            raise _CookieSignatureError("bad timestamp")
-        if max_age is not None:
-            age = int(time.time()) - int.from_bytes(ts_raw, "big")
-            if age > max_age or age < 0:
-                raise _CookieSignatureError("signature expired")
-        if payload[:1] == b".":
-            text = zlib.decompress(_b64decode(payload[1:]))
-        else:
-            text = _b64decode(payload)
-        return self._serializer.loads(text)
-
-    def dumps(self, obj: Any) -> str:
-        """Serialize, compress when that helps, timestamp and sign ``obj``."""
-        text = self._serializer.dumps(obj).encode("utf-8")
-        compressed = zlib.compress(text)
-        if len(compressed) < len(text) - 1:
-            payload = b"." + _b64encode(compressed)
-        else:
-            payload = _b64encode(text)
-        now = int(time.time())
-        stamp = _b64encode(now.to_bytes((now.bit_length() + 7) // 8 or 1, "big"))
-        signed = payload + b"." + stamp
-        sig = _b64encode(hmac.digest(self._sign_key, signed, self._digest))
-        return (signed + b"." + sig).decode("ascii")
-
-
-def _to_bytes(key: str | bytes) -> bytes:
-    return key.encode("utf-8") if isinstance(key, str) else key
-
-
-_TO_STD = bytes.maketrans(b"-_", b"+/")
-_TO_URL = bytes.maketrans(b"+/", b"-_")
-
-
-def _b64encode(data: bytes) -> bytes:
-    """URL-safe base64 without padding (itsdangerous' encoding)."""
-    return b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=")
-
-
-def _b64decode(data: bytes) -> bytes:
-    """Inverse of ``_b64encode``; raises ``binascii.Error`` (a ValueError) on bad input."""
-    return a2b_base64(data.translate(_TO_STD) + b"=" * (-len(data) % 4))

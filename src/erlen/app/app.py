@@ -27,7 +27,7 @@ from ..exceptions import (
 )
 from ..globals import _get_request_ctx
 from ..json import DefaultJSONProvider, JSONProvider
-from ..logs import create_logger
+from ..logs import create_logger, log_safe
 from ..routing import Map, Rule
 from ..scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
 from ..sessions import SecureCookieSessionInterface, SessionInterface
@@ -300,7 +300,9 @@ class App(
             return
         # Flask's wording, so log searches and alerts written for Flask apps keep working.
         req = ctx.request
-        self.logger.error("Exception on %s [%s]", req.path, req.method, exc_info=exc_info)
+        self.logger.error(
+            "Exception on %s [%s]", log_safe(req.path), log_safe(req.method), exc_info=exc_info
+        )
 
     def redirect(self, location: str, code: int = 302) -> Response:
         from ..helpers import _redirect

@@ -8,7 +8,6 @@ All parsers are linear in their input and report malformed client data as
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, unquote
@@ -38,6 +37,7 @@ from erlen.http.headerparse import (
 )
 from erlen.http.headerset import parse_set_header
 from erlen.http.multidict import ImmutableMultiDict, iter_multi_items
+from erlen.speedups import PercentEscapeError, percent_decode
 
 __all__ = [
     "parse_query_string",
@@ -75,53 +75,16 @@ _new_imd = dict.__new__
 _dict_setitem = dict.__setitem__  # ImmutableMultiDict's own refuses
 
 
-def _no_escape_decode(data: bytes) -> tuple[bytes, int]:
-    raise ValueError("codecs.escape_decode is not available")
-
-
-# C decoder of "\xXX" escapes (in CPython since 2.x; not in the docs, hence the fallback to
-# the pure-Python loop).
-_escape_decode: Any = getattr(codecs, "escape_decode", _no_escape_decode)
-# "2F" -> b"/" for every case spelling of every byte: one dict lookup per escape.
-_HEX_BYTES: dict[str, bytes] = {
-    f"{a}{b}": bytes([int(a + b, 16)])
-    for a in "0123456789abcdefABCDEF"
-    for b in "0123456789abcdefABCDEF"
-}
-
-
 def _decode_component(s: str) -> str:
     if "+" in s:
         s = s.replace("+", " ")
     if "%" not in s:
         return s
-    # This is the form parser's hot loop. Fast path: "%XX" -> "\xXX" and let C decode the
-    # escapes (backslashes doubled first, so no other escape exists); it rejects a
-    # malformed escape, and the loop below then reports it.
     try:
-        raw = _escape_decode(s.replace("\\", "\\\\").replace("%", "\\x").encode())[0]
-    except ValueError:
-        pass
-    else:
-        try:
-            return raw.decode("utf-8")  # type: ignore[no-any-return]
-        except UnicodeDecodeError:
-            raise BadRequest("URL-encoded data is not valid UTF-8.") from None
-    # Strict percent-decoding in one pass (urllib's unquote_to_bytes plus a regex check for
-    # malformed escapes cost about three times as much).
-    head, *rest = s.split("%")
-    out = [head.encode()]
-    hex_bytes = _HEX_BYTES
-    for item in rest:
-        byte = hex_bytes.get(item[:2])
-        if byte is None:
-            raise BadRequest(f"Malformed percent-encoding {'%' + item[:2]!r} in URL-encoded data.")
-        out.append(byte)
-        if len(item) > 2:
-            out.append(item[2:].encode())
-    try:
-        return b"".join(out).decode("utf-8")
-    except UnicodeDecodeError:
+        return percent_decode(s).decode("utf-8")
+    except PercentEscapeError as e:
+        raise BadRequest(f"Malformed percent-encoding {e.escape!r} in URL-encoded data.") from None
+    except UnicodeError:
         raise BadRequest("URL-encoded data is not valid UTF-8.") from None
 
 
@@ -192,7 +155,7 @@ def parse_query_string(qs: str | bytes | None) -> ImmutableMultiDict:
 
 
 def _decode_joined(qs: str) -> list[str] | None:
-    """Keys and values of ``qs``, alternating, percent- and plus-decoded in one C call:
+    """Keys and values of ``qs``, alternating, percent- and plus-decoded in one call:
     joined by NUL (which neither the input nor its escapes may contain), decoded, split
     again. Forms escape most values, and one call per value was most of their cost. None
     when that cannot work (a NUL, a malformed escape, invalid UTF-8): the caller then decodes
@@ -206,17 +169,7 @@ def _decode_joined(qs: str) -> list[str] | None:
         if part
     ]
     try:
-        return (
-            _escape_decode(
-                "\0".join(pairs)
-                .replace("+", " ")
-                .replace("\\", "\\\\")
-                .replace("%", "\\x")
-                .encode()
-            )[0]
-            .decode()
-            .split("\0")
-        )
+        return percent_decode("\0".join(pairs).replace("+", " ")).decode().split("\0")
     except ValueError:  # incl. UnicodeDecodeError
         return None
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from ..exceptions import BadRequest, SecurityError, UnsupportedMediaType
+from ..speedups import cached_property
 from ..utils import parse_host
 from .datastructures import (
     Accept,
@@ -46,35 +47,6 @@ from .parsing import (
 from .stream import LimitedStream, get_content_length, get_input_stream
 
 __all__ = ["Request", "cached_property"]
-
-_T = TypeVar("_T")
-
-
-class cached_property(Generic[_T]):  # noqa: N801 - mirrors functools' name
-    """``functools.cached_property`` without its lock.
-
-    On Python 3.11 the stdlib version takes a class-wide ``RLock`` on every
-    first access (removed in 3.12), which costs more than most of the parsers
-    it guards. This non-data descriptor computes once and stores the value as an
-    instance attribute, which then shadows it; assignment still works. (``setattr``, not
-    ``__dict__[name] =``: reading ``__dict__`` makes CPython 3.11 build the dict.)
-    """
-
-    def __init__(self, func: Callable[[Any], _T]) -> None:
-        self.func = func
-        self.attrname = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.attrname = name
-
-    def __get__(self, instance: Any, owner: type | None = None) -> _T:
-        if instance is None:
-            return self  # type: ignore[return-value]
-        value = self.func(instance)
-        setattr(instance, self.attrname, value)
-        return value
-
 
 # runs of %XX escapes of non-ASCII bytes: shown decoded in the IRI ``url``
 _HIGH_ESCAPES = re.compile(r"(?:%[89a-fA-F][0-9a-fA-F])+")

@@ -114,7 +114,7 @@ def plain_header_list(
         lst: list[tuple[str, str]] = []
         has_ct = False
     elif type(headers) is dict:
-        lst = [*headers.items()]  # cheaper than list(...) on CPython 3.11
+        lst = list(headers.items())
         has_ct = False
         kinds = _NAME_KINDS
         for key, value in lst:
