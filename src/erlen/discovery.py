@@ -277,7 +277,7 @@ def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
         attr = getattr(module, name)
     except AttributeError as e:
         raise NoAppException(f"Failed to find attribute {name!r} in {module.__name__!r}.") from e
-    if callable(attr) and not isinstance(attr, Erlen):
+    if callable(attr) and not isinstance(attr, App):
         try:
             app = attr(*args, **kwargs)
         except Exception as e:
