@@ -1,7 +1,7 @@
-"""Each speed-up of ``erlen.speedups`` against its reference, on the benchmark's inputs.
+"""Each speed-up of ``erlen.http.speedups`` against its reference, on the benchmark's inputs.
 
 ``python -m bench.speedups``: best of 9 ``timeit`` rounds per case (a few seconds). The
-numbers in ``erlen/speedups.py``'s docstrings and docs/decisions/011-speedups.md come
+numbers in ``erlen/http/speedups.py``'s docstrings and docs/decisions/011-speedups.md come
 from here; run it again on a new interpreter before keeping or dropping a trick.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.apps import common
-from erlen import speedups
+from erlen.http import speedups
 from erlen.http import parsing
 from erlen.http.request import Request
 from erlen.json import _default

@@ -265,7 +265,7 @@ def test_query_decoding_errors(qs: str, message: str) -> None:
 
 def test_query_decoding_without_c_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     import erlen.http.parsing as parsing
-    from erlen.speedups import percent_decode_reference
+    from erlen.http.speedups import percent_decode_reference
 
     monkeypatch.setattr(parsing, "percent_decode", percent_decode_reference)
     assert parse_query_string("a=x%26y+z&%C3%A9=1").to_dict() == {"a": "x&y z", "é": "1"}

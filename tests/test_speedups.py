@@ -1,4 +1,4 @@
-"""Each fast function of ``erlen.speedups`` equals its plain reference, errors included.
+"""Each fast function of ``erlen.http.speedups`` equals its plain reference, errors included.
 
 Property tests over random strings, percent-escapes and JSON values compare the two
 outcomes (value, or exception type and message); the reference path is then forced
@@ -25,7 +25,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import erlen
-from erlen import speedups
+from erlen.http import speedups
 from erlen.exceptions import BadRequest
 from erlen.http import parsing
 from erlen.json import _default
@@ -264,7 +264,7 @@ def test_whole_parsing_and_json_tests_pass_without_speedups() -> None:
     speed up pass on it."""
     env = {**os.environ, "ERLEN_NO_SPEEDUPS": "1"}
     check = (
-        "import functools, erlen, erlen.speedups as s, erlen.http.parsing as p;"
+        "import functools, erlen, erlen.http.speedups as s, erlen.http.parsing as p;"
         "import erlen.http.request as r;"
         "assert not s.ENABLED;"
         "assert p.percent_decode is s.percent_decode_reference;"

@@ -10,8 +10,9 @@ lazily inside the methods that use them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from erlen.status import HTTP_STATUS_CODES
@@ -103,6 +104,21 @@ def _default_page(cls: type[HTTPException]) -> bytes | None:
 _default_pages: dict[type[HTTPException], bytes | None] = {}
 
 
+#: How an HTTP error becomes a response: ``(body, status code, header list) -> Response``.
+#: The response class lives a layer above (``erlen.http.response``), which sets this when it
+#: is imported (``set_response_factory``); the headers passed are the exception's own, from
+#: its class, not from a client, so the factory need not validate them.
+_response_factory: Callable[[str | bytes, int, list[tuple[str, str]]], Response] | None = None
+
+
+def set_response_factory(
+    factory: Callable[[str | bytes, int, list[tuple[str, str]]], Response],
+) -> None:
+    """Set what ``HTTPException.get_response`` builds its response with (see above)."""
+    global _response_factory
+    _response_factory = factory
+
+
 class HTTPException(Exception):
     """Base of all HTTP errors: carries a status code, a description and optionally a ready
     response, and renders itself as a small HTML page."""
@@ -144,9 +160,9 @@ class HTTPException(Exception):
         """The response to send: the one given to the constructor, or the HTML page."""
         if self.response is not None:
             return self.response
-        from erlen.http.headers import Headers
-        from erlen.http.response import Response
-
+        make = _response_factory
+        if make is None:
+            raise RuntimeError("erlen.http.response is not imported: no response class")
         cls = type(self)
         if "description" not in self.__dict__:
             page = _default_pages.get(cls)
@@ -154,13 +170,8 @@ class HTTPException(Exception):
                 page = _default_pages[cls] = _default_page(cls)
             if page is not None:
                 # the class's own page, rendered once (text/html, as get_headers says)
-                return Response(page, status=self.code, mimetype="text/html")
-        # The headers come from this class, not from the client: no validation pass needed.
-        return Response(
-            self.get_body(environ, scope),
-            status=self.code,
-            headers=Headers._from_list(self.get_headers(environ, scope)),
-        )
+                return make(page, self.code, list(_HTML_HEADERS))
+        return make(self.get_body(environ, scope), self.code, self.get_headers(environ, scope))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Serve the error as a WSGI application."""
@@ -476,9 +487,10 @@ class _RetryAfter(HTTPException):
         value = self.retry_after
         if value is not None:
             if isinstance(value, datetime):
-                from erlen.http.dates import http_date
-
-                headers.append(("Retry-After", http_date(value)))
+                if value.tzinfo is None:  # naive: UTC, as erlen.http.dates reads it
+                    value = value.replace(tzinfo=timezone.utc)
+                value = format_datetime(value.astimezone(timezone.utc), usegmt=True)
+                headers.append(("Retry-After", value))
             else:
                 headers.append(("Retry-After", str(int(value))))
         return headers

@@ -38,8 +38,8 @@ def _compact_dumps(
 ) -> t.Callable[[t.Any], str]:
     """``json.dumps(obj, default=..., ensure_ascii=..., sort_keys=..., separators=(",", ":"))``
     as a reusable function: same output, without rebuilding a ``JSONEncoder`` and its
-    closures per call (see :func:`erlen.speedups.compact_json_dumps`)."""
-    from erlen import speedups  # absolute: right wherever this function moves
+    closures per call (see :func:`erlen.http.speedups.compact_json_dumps`)."""
+    from erlen.http import speedups  # absolute: right wherever this function moves
 
     return speedups.compact_json_dumps(default, ensure_ascii, sort_keys)
 

@@ -51,10 +51,8 @@ def _iter_pairs(obj: Any) -> Iterator[tuple[Any, Any]]:
     if isinstance(obj, Headers):
         yield from obj.items()
     elif isinstance(obj, Mapping):
-        from erlen.http.multidict import MultiDict
-
-        if isinstance(obj, MultiDict):
-            yield from obj.items(multi=True)
+        if hasattr(obj, "getlist"):  # a MultiDict: every value of every key
+            yield from obj.items(multi=True)  # type: ignore[call-arg]
             return
         for key, value in obj.items():
             if isinstance(value, (list, tuple, set)):

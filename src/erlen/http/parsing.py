@@ -37,7 +37,7 @@ from erlen.http.headerparse import (
 )
 from erlen.http.headerset import parse_set_header
 from erlen.http.multidict import ImmutableMultiDict, iter_multi_items
-from erlen.speedups import PercentEscapeError, percent_decode
+from erlen.http.speedups import PercentEscapeError, percent_decode
 
 __all__ = [
     "parse_query_string",

@@ -16,7 +16,7 @@ from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from ..exceptions import BadRequest, SecurityError, UnsupportedMediaType
-from ..speedups import cached_property
+from .speedups import cached_property
 from ..utils import parse_host
 from .datastructures import (
     Accept,

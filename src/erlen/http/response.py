@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..exceptions import set_response_factory
 from .datastructures import Headers
 from .parsing import (
     dump_cookie,
@@ -608,3 +609,12 @@ class Response(ResponseHeaderProperties):
                 # it calls close() on it.
                 return resp  # type: ignore[no-any-return]
         return _ClosingIterator(body, self.close)
+
+
+def _error_response(body: str | bytes, code: int, header_list: list[tuple[str, str]]) -> Response:
+    """An HTTP error's response (``HTTPException.get_response``); its headers come from the
+    exception class, not from a client, so they are used as they are."""
+    return Response(body, status=code, headers=Headers._from_list(header_list))
+
+
+set_response_factory(_error_response)
