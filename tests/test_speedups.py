@@ -25,9 +25,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import erlen
-from erlen.http import speedups
 from erlen.exceptions import BadRequest
-from erlen.http import parsing
+from erlen.http import parsing, speedups
 from erlen.json import _default
 
 settings.register_profile("erlen", deadline=None)  # no timing assertions on a shared VM

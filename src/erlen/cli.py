@@ -13,10 +13,11 @@ import os
 import sys
 import typing as t
 from collections.abc import Callable
-from functools import update_wrapper
 
 import click
 
+from .app.commands import AppGroup as AppGroup
+from .app.commands import with_appcontext as with_appcontext
 from .discovery import NoAppException as NoAppException
 from .discovery import ScriptInfo as ScriptInfo
 from .discovery import _trimmed_traceback
@@ -34,39 +35,6 @@ if t.TYPE_CHECKING:
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
-
-
-def with_appcontext(f: F) -> F:
-    """Run the command inside the app's application context."""
-
-    @click.pass_context
-    def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        from .globals import _cv_current_app
-
-        if _cv_current_app.get(None) is None:
-            app = ctx.ensure_object(ScriptInfo).load_app()
-            ctx.with_resource(app.app_context())
-        return ctx.invoke(f, *args, **kwargs)
-
-    return update_wrapper(decorator, f)  # type: ignore[return-value]
-
-
-class AppGroup(click.Group):
-    """A click group whose commands run in an app context unless told otherwise."""
-
-    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
-        wrap_for_ctx = kwargs.pop("with_appcontext", True)
-
-        def decorator(f: Callable[..., t.Any]) -> click.Command:
-            if wrap_for_ctx:
-                f = with_appcontext(f)
-            return click.Group.command(self, *args, **kwargs)(f)  # type: ignore[no-any-return]
-
-        return decorator
-
-    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
-        kwargs.setdefault("cls", AppGroup)
-        return click.Group.group(self, *args, **kwargs)
 
 
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

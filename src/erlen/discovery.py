@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import click
 
+from .app.commands import set_app_loader
 from .helpers import get_debug_flag as get_debug_flag
 from .helpers import get_load_dotenv as get_load_dotenv
 
@@ -184,6 +185,9 @@ def _factory_failed(call: str, e: BaseException) -> NoAppException:
         f"While calling the app factory '{call}', an exception was raised:\n\n"
         + _trimmed_traceback(e)
     )
+
+
+set_app_loader(ScriptInfo)  # commands of app.cli find their app through it
 
 
 def locate_app(

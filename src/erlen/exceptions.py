@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -108,11 +108,13 @@ _default_pages: dict[type[HTTPException], bytes | None] = {}
 #: The response class lives a layer above (``erlen.http.response``), which sets this when it
 #: is imported (``set_response_factory``); the headers passed are the exception's own, from
 #: its class, not from a client, so the factory need not validate them.
-_response_factory: Callable[[str | bytes, int, list[tuple[str, str]]], Response] | None = None
+_response_factory: Callable[[str | bytes, int | None, list[tuple[str, str]]], Response] | None = (
+    None
+)
 
 
 def set_response_factory(
-    factory: Callable[[str | bytes, int, list[tuple[str, str]]], Response],
+    factory: Callable[[str | bytes, int | None, list[tuple[str, str]]], Response],
 ) -> None:
     """Set what ``HTTPException.get_response`` builds its response with (see above)."""
     global _response_factory
@@ -488,9 +490,8 @@ class _RetryAfter(HTTPException):
         if value is not None:
             if isinstance(value, datetime):
                 if value.tzinfo is None:  # naive: UTC, as erlen.http.dates reads it
-                    value = value.replace(tzinfo=timezone.utc)
-                value = format_datetime(value.astimezone(timezone.utc), usegmt=True)
-                headers.append(("Retry-After", value))
+                    value = value.replace(tzinfo=UTC)
+                headers.append(("Retry-After", format_datetime(value.astimezone(UTC), usegmt=True)))
             else:
                 headers.append(("Retry-After", str(int(value))))
         return headers

@@ -16,7 +16,7 @@ from .exceptions import HTTPException, default_exceptions
 if t.TYPE_CHECKING:
     from jinja2 import BaseLoader
 
-    from .cli import AppGroup
+    from .app.commands import AppGroup
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 AppOrBlueprintKey = t.Optional[str]  # noqa: UP045 (used at run time in annotations of dicts)
@@ -114,7 +114,7 @@ class Scaffold:
     # -- the click group, created on first use (keeps click off the import path) -----------
     @cached_property
     def cli(self) -> AppGroup:
-        from .cli import AppGroup
+        from .app.commands import AppGroup
 
         return AppGroup()
 

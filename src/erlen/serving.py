@@ -491,7 +491,7 @@ def run_app(
             )
         return
     if load_dotenv and os.environ.get("ERLEN_SKIP_DOTENV", "").lower() not in _TRUE:
-        from .cli import load_dotenv as _load_dotenv
+        from .discovery import load_dotenv as _load_dotenv
 
         _load_dotenv()
         if "ERLEN_DEBUG" in os.environ:

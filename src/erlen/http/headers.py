@@ -300,9 +300,7 @@ class Headers:
                 for k, vs in seen.items():
                     self.setlist(k, vs)
             elif isinstance(src, Mapping):
-                from erlen.http.multidict import MultiDict
-
-                if isinstance(src, MultiDict):
+                if hasattr(src, "getlist"):  # a MultiDict: every value of every key
                     for k in src:
                         self.setlist(k, src.getlist(k))
                     continue

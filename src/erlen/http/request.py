@@ -16,7 +16,6 @@ from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from ..exceptions import BadRequest, SecurityError, UnsupportedMediaType
-from .speedups import cached_property
 from ..utils import parse_host
 from .datastructures import (
     Accept,
@@ -44,6 +43,7 @@ from .parsing import (
     parse_options_header,
     parse_query_string,
 )
+from .speedups import cached_property
 from .stream import LimitedStream, get_content_length, get_input_stream
 
 __all__ = ["Request", "cached_property"]

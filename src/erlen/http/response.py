@@ -611,7 +611,9 @@ class Response(ResponseHeaderProperties):
         return _ClosingIterator(body, self.close)
 
 
-def _error_response(body: str | bytes, code: int, header_list: list[tuple[str, str]]) -> Response:
+def _error_response(
+    body: str | bytes, code: int | None, header_list: list[tuple[str, str]]
+) -> Response:
     """An HTTP error's response (``HTTPException.get_response``); its headers come from the
     exception class, not from a client, so they are used as they are."""
     return Response(body, status=code, headers=Headers._from_list(header_list))
