@@ -17,6 +17,7 @@ import typing as t
 from collections.abc import Callable, Iterable
 
 if t.TYPE_CHECKING:
+    from .app.dispatch import PlainAnswer
     from .ctx import RequestContext
     from .wrappers import Response
 
@@ -37,7 +38,7 @@ class WSGIAdapter:
     if t.TYPE_CHECKING:  # provided by erlen.app.App
 
         def request_context(self, environ: dict[str, t.Any]) -> RequestContext: ...
-        def full_dispatch_request(self) -> Response: ...
+        def handle_request(self, ctx: RequestContext) -> Response | PlainAnswer: ...
         def handle_exception(self, e: Exception) -> Response: ...
         def should_ignore_error(self, error: BaseException | None) -> bool: ...
 
@@ -48,14 +49,18 @@ class WSGIAdapter:
         try:
             try:
                 ctx.push()
-                response = self.full_dispatch_request()
+                response = self.handle_request(ctx)
             except Exception as e:
                 error = e
                 response = self.handle_exception(e)
             except BaseException:
                 error = sys.exc_info()[1]
                 raise
-            return response(environ, start_response)
+            if type(response) is tuple:  # a plain answer: what its Response would send
+                status, headers, body = response
+                start_response(status, headers)
+                return () if ctx.request.method == "HEAD" else [body]
+            return response(environ, start_response)  # type: ignore[operator]
         finally:
             preserve = environ.get(PRESERVE_CONTEXT)
             if preserve is not None:

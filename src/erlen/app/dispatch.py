@@ -20,8 +20,10 @@ from types import CoroutineType
 from .. import signals as _signals
 from ..ctx import AppContext, RequestContext
 from ..globals import _get_request_ctx
+from ..http.response_values import plain_answer
 from ..routing import RequestRedirect
 from ..scaffold import Scaffold
+from ..wrappers import Response
 from .coroutines import run_coroutine
 from .plan import PLAN_INPUTS, RequestPlan
 
@@ -29,7 +31,10 @@ if t.TYPE_CHECKING:
     from ..config import Config
     from ..routing import Map
     from ..sessions import SessionInterface
-    from ..wrappers import Request, Response
+    from ..wrappers import Request
+
+#: A response as it is sent: status line, header list, body (see ``handle_request``).
+PlainAnswer = tuple[str, list[tuple[str, str]], bytes]
 
 
 class FormDataRoutingRedirect(AssertionError):
@@ -121,9 +126,22 @@ class RequestDispatch(Scaffold):
 
     def full_dispatch_request(self) -> Response:
         """Hooks, view and error handling for the pushed request; its response."""
+        return self._dispatch(_get_request_ctx(), False)  # type: ignore[return-value]
+
+    def handle_request(self, ctx: RequestContext) -> Response | PlainAnswer:
+        """What a server adapter calls for the pushed request ``ctx``: its response, or when
+        no hook, session or signal receiver could observe a ``Response`` object (the plan's
+        ``plain_answers``), a plain answer ``(status line, header list, body)`` to send as it
+        is, exactly what that ``Response`` would have sent."""
+        plan = ctx.plan
+        if plan.calls_full_dispatch:
+            return self.full_dispatch_request()
+        return self._dispatch(ctx, plan.plain_answers)
+
+    def _dispatch(self, ctx: RequestContext, plain: bool) -> Response | PlainAnswer:
+        """``full_dispatch_request``; with ``plain``, a plain answer where one serves."""
         if not self._got_first_request:
             self._got_first_request = True  # setup is closed from now on, as in Flask
-        ctx = _get_request_ctx()
         try:
             if _signals.request_path_listened and _signals.request_started.receivers:
                 _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
@@ -138,6 +156,18 @@ class RequestDispatch(Scaffold):
                 # an HTTP exception answered as it is: nothing needs its traceback, which
                 # holds this frame (a cycle the garbage collector would have to free)
                 e.__traceback__ = None
+        if (
+            plain
+            and not ctx.hooks.after_request
+            and not ctx.after_request_functions
+            and ctx.opened_session is None
+            and "HTTP_COOKIE" not in ctx.request.environ
+            and not (_signals.request_path_listened and _signals.request_finished.receivers)
+        ):
+            # nothing observes the response: what finalize_request would send, sent as it is
+            answer = plain_answer(rv, Response.default_mimetype)
+            if answer is not None:
+                return answer
         return self.finalize_request(rv)
 
     def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:

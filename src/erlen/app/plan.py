@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ..routing import Map
+from ..wrappers import Response
 
 if t.TYPE_CHECKING:
     from .app import App
@@ -42,6 +43,10 @@ PLAN_INPUTS = frozenset(
         "teardown_request_funcs",
         "url_value_preprocessors",
         "create_url_adapter",
+        "full_dispatch_request",
+        "finalize_request",
+        "make_response",
+        "response_class",
         "url_map",
         "subdomain_matching",
     }
@@ -117,6 +122,8 @@ class RequestPlan:
         "calls_teardown_appcontext",
         "implied_app_context",
         "unbound_matching",
+        "calls_full_dispatch",
+        "plain_answers",
         "domain_part",
     )
 
@@ -143,6 +150,12 @@ class RequestPlan:
         #: A request may run in an implied app context (created on first use) unless the
         #: app replaced ``app_context``.
         self.implied_app_context = not replaced("app_context")
+        self.calls_full_dispatch = replaced("full_dispatch_request")
+        #: Requests whose hooks and signals cannot see the response object may be answered
+        #: without one: the app builds and sends responses as erlen does.
+        self.plain_answers = app.response_class is Response and not (
+            replaced("finalize_request") or replaced("make_response") or replaced("process_response")
+        )
         url_map = app.url_map
         #: Requests may be matched without binding a ``MapAdapter`` (``Map.find``): the app
         #: binds its map as erlen does, in one domain (no host or subdomain matching).

@@ -188,13 +188,11 @@ class Response(ResponseHeaderProperties):
 
         rtype = type(response)
         if content_type is None and (rtype is str or rtype is bytes):
+            data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
             lst = plain_header_list(
-                headers, self.default_mimetype if mimetype is None else mimetype, mimetype
+                headers, self.default_mimetype if mimetype is None else mimetype, mimetype, len(data)
             )
             if lst is not None:
-                data: bytes = response.encode() if rtype is str else response  # type: ignore[union-attr,assignment]
-                n = len(data)
-                lst.append(("Content-Length", LENGTHS[n] if n < 2048 else str(n)))
                 hdrs = _new_object(Headers)  # Headers._from_list(lst), inlined
                 hdrs._list = lst
                 self.headers = hdrs

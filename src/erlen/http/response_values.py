@@ -1,9 +1,9 @@
 """How a response's status line and plain header list are made.
 
-The values ``Response`` and the app's direct path (``erlen.app.dispatch``) build for every
-plain answer: Werkzeug's status lines, Content-Type values with their charset, Content-Length
-strings, and a view's ``{name: value}`` header dict validated as ``Headers`` would validate
-it. Precomputed or memoised here, because they are on every response's path.
+The values ``Response`` builds for every plain answer (and ``plain_answer`` for the app's
+answers no hook observes): Werkzeug's status lines, Content-Type values with their charset,
+Content-Length strings, and a view's ``{name: value}`` header dict validated as ``Headers``
+would validate it. Precomputed or memoised here, because they are on every response's path.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ __all__ = [
     "STATUS_LINES",
     "clean_status",
     "get_content_type",
+    "plain_answer",
     "plain_header_list",
 ]
 
@@ -100,15 +101,15 @@ def clean_status(value: str | int) -> tuple[str, int]:
 
 
 def plain_header_list(
-    headers: Any, default_mimetype: str | None, mimetype: str | None = None
+    headers: Any, default_mimetype: str | None, mimetype: str | None, length: int
 ) -> list[tuple[str, str]] | None:
-    """The header list of a str or bytes body with ``headers`` (None or a ``{str: str}``
-    dict), validated as ``Headers`` would, plus ``Content-Type`` from ``default_mimetype`` if
-    the dict has none; the caller appends ``Content-Length``.
+    """The header list of a str or bytes body of ``length`` bytes with ``headers`` (None or a
+    ``{str: str}`` dict), validated as ``Headers`` would, plus ``Content-Type`` from
+    ``default_mimetype`` if the dict has none, and ``Content-Length`` last.
 
     None means "take the general path": a non-str value, a ``Content-Length`` to overwrite,
     or both a ``Content-Type`` header and a ``mimetype`` argument. Every ``(body, status,
-    headers)`` view return comes here, from ``Response()`` or the app's direct path.
+    headers)`` view return comes here, from ``Response()`` or ``plain_answer``.
     """
     if headers is None:
         lst: list[tuple[str, str]] = []
@@ -130,7 +131,10 @@ def plain_header_list(
             if "\n" in value or "\r" in value or "\0" in value:
                 raise ValueError("Header values must not contain CR, LF or NUL characters.")
         if has_ct:
-            return None if mimetype is not None else lst
+            if mimetype is not None:
+                return None
+            lst.append(("Content-Length", LENGTHS[length] if length < 2048 else str(length)))
+            return lst
     else:
         return None
     if default_mimetype is not None:
@@ -138,4 +142,39 @@ def plain_header_list(
         lst.append(
             ("Content-Type", CT_CACHE.get(default_mimetype) or get_content_type(default_mimetype))
         )
+    lst.append(("Content-Length", LENGTHS[length] if length < 2048 else str(length)))
     return lst
+
+
+# Statuses whose plain answers are sent with their headers as built (1xx, 204 and 304 need
+# their body and Content-Length taken away: Response does that)
+_PLAIN_STATUS_LINES = {
+    code: line for code, line in STATUS_LINES.items() if code >= 200 and code not in (204, 304)
+}
+
+
+def plain_answer(
+    rv: Any, default_mimetype: str | None
+) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """A view's ``str`` or ``(str, int, {str: str})`` return value as what to send (status
+    line, header list, body), exactly as ``Response(...)`` would send it; None for any other
+    value. The app uses it when no hook or signal could observe a ``Response`` object."""
+    rv_type = type(rv)
+    if rv_type is str:
+        data = rv.encode()
+        status = "200 OK"
+        headers = None
+    elif rv_type is tuple and len(rv) == 3:
+        body, code, headers = rv
+        if type(body) is not str or type(code) is not int:
+            return None
+        status = _PLAIN_STATUS_LINES.get(code)  # type: ignore[assignment]
+        if status is None:
+            return None
+        data = body.encode()
+    else:
+        return None
+    lst = plain_header_list(headers, default_mimetype, None, len(data))
+    if lst is None:
+        return None
+    return status, lst, data
