@@ -26,7 +26,7 @@ from .globals import (
     _set_pushed_app_ctx,
     _set_request_ctx,
 )
-from .http.request import close_needed
+from .http.request import has_parsed_files
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -36,7 +36,6 @@ from .signals import (
 
 if TYPE_CHECKING:
     from .app.app import App
-    from .app.plan import EndpointHooks, RequestPlan
     from .sessions import SessionMixin
     from .wrappers import Request, Response
 
@@ -46,20 +45,10 @@ _new_tuple = tuple.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _unlink_environ(request: Request) -> None:
-    """Remove the request from its environ (``environ["erlen.request"]``, set while it is
-    handled) when its context ends.
-
-    The two refer to each other; left linked, every request would be a reference cycle that
-    only the garbage collector frees (and the collector's passes cost more than the request's
-    own work). Unlinked, both are freed as soon as the server drops the environ.
-    """
-    environ = request.environ
-    if environ.get("erlen.request") is request:
-        del environ["erlen.request"]
-    # A raised routing error's traceback (and its context's) holds frames that hold the
-    # request: dropped here, the request is freed without the garbage collector.
-    exc: BaseException | None = request.routing_exception
+def _drop_tracebacks(exc: BaseException | None) -> None:
+    """A raised routing error's traceback (and its context's) holds frames that hold the
+    request: dropped when its context ends, the request is freed without the garbage
+    collector (requests leave no reference cycles)."""
     depth = 0
     while exc is not None and depth < 8:
         exc.__traceback__ = None
@@ -199,6 +188,7 @@ class RequestContext:
         "flashes",
         "opened_session",
         "after_request_functions",
+        #: The app's request plan and this request's hooks (set at push).
         "plan",
         "hooks",
         "_app_ctx",
@@ -224,9 +214,7 @@ class RequestContext:
         self.opened_session: SessionMixin | None = session
         #: Functions registered with ``after_this_request``, run before the after hooks.
         self.after_request_functions: list[Callable[[Response], Response]] = []
-        #: The app's request plan and this request's hooks (set at push).
-        self.plan: RequestPlan = None  # type: ignore[assignment]
-        self.hooks: EndpointHooks = None  # type: ignore[assignment]
+        # ``plan`` (the app's request plan) and ``hooks`` (this request's) are set at push
         # The app context this request runs in: the one active at push, one pushed for it, or
         # (None until first use) the implied one, see ``app_ctx``.
         self._app_ctx: AppContext | None = None
@@ -361,7 +349,8 @@ class RequestContext:
         if request.url_rule is None and request.routing_exception is None:
             self.match_request()  # not matched yet (a nested push of this context is)
         rule = request.url_rule
-        self.hooks = plan.hooks(rule.endpoint if rule is not None else None)
+        endpoint = rule.endpoint if rule is not None else None
+        self.hooks = plan.by_endpoint.get(endpoint) or plan.hooks(endpoint)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         pushes = self._pushes
@@ -376,14 +365,25 @@ class RequestContext:
                         exc = sys.exc_info()[1]
                     self.app.do_teardown_request(exc)
                 request = self.request
-                if close_needed(request):
+                # close() has work only when files were parsed from a body (or it is a
+                # subclass's): the content-type test first, it spares the __dict__ read
+                if not request.default_close or (
+                    "CONTENT_TYPE" in request.environ and has_parsed_files(request)
+                ):
                     request.close()
         finally:
             ctx = _get_request_ctx()
             token, pushed, previous, implied = pushes.pop()
             _reset_request_ctx(token)
             if not pushes:
-                _unlink_environ(self.request)
+                request = self.request
+                environ = request.environ
+                # request and environ refer to each other: unlinked, both are freed by
+                # reference counting when the server drops the environ (no cycle)
+                if environ.get("erlen.request") is request:
+                    del environ["erlen.request"]
+                if request.routing_exception is not None:
+                    _drop_tracebacks(request.routing_exception)
             if pushed is not None:
                 pushed.pop(exc)
             elif implied and (

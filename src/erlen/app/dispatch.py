@@ -126,20 +126,19 @@ class RequestDispatch(Scaffold):
 
     def full_dispatch_request(self) -> Response:
         """Hooks, view and error handling for the pushed request; its response."""
-        return self._dispatch(_get_request_ctx(), False)  # type: ignore[return-value]
+        return self.handle_request(_get_request_ctx(), False)  # type: ignore[return-value]
 
-    def handle_request(self, ctx: RequestContext) -> Response | PlainAnswer:
+    def handle_request(self, ctx: RequestContext, plain: bool = True) -> Response | PlainAnswer:
         """What a server adapter calls for the pushed request ``ctx``: its response, or when
         no hook, session or signal receiver could observe a ``Response`` object (the plan's
         ``plain_answers``), a plain answer ``(status line, header list, body)`` to send as it
-        is, exactly what that ``Response`` would have sent."""
-        plan = ctx.plan
-        if plan.calls_full_dispatch:
-            return self.full_dispatch_request()
-        return self._dispatch(ctx, plan.plain_answers)
-
-    def _dispatch(self, ctx: RequestContext, plain: bool) -> Response | PlainAnswer:
-        """``full_dispatch_request``; with ``plain``, a plain answer where one serves."""
+        is, exactly what that ``Response`` would have sent. (``full_dispatch_request`` is
+        this with ``plain`` false; a replaced one is called instead.)"""
+        if plain:
+            plan = ctx.plan
+            if plan.calls_full_dispatch:
+                return self.full_dispatch_request()
+            plain = plan.plain_answers
         if not self._got_first_request:
             self._got_first_request = True  # setup is closed from now on, as in Flask
         try:

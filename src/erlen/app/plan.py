@@ -114,7 +114,7 @@ class RequestPlan:
     """One app's plan (see the module docstring). Built by ``App.request_plan``."""
 
     __slots__ = (
-        "_by_endpoint",
+        "by_endpoint",
         "_registries",
         "calls_preprocess",
         "calls_process_response",
@@ -167,7 +167,8 @@ class RequestPlan:
         )
         #: The domain part those requests match in.
         self.domain_part: str = url_map.default_subdomain or ""
-        self._by_endpoint: dict[str | None, EndpointHooks] = {}
+        #: The hooks of each endpoint seen so far (``hooks`` fills it).
+        self.by_endpoint: dict[str | None, EndpointHooks] = {}
 
     def _resolve(self, endpoint: str | None) -> EndpointHooks:
         url_value_preprocessors, before, after, teardown = self._registries
@@ -186,12 +187,12 @@ class RequestPlan:
             _collect_reversed(teardown, inner_first),
             bool(preprocessors or before_funcs),
         )
-        self._by_endpoint[endpoint] = hooks
+        self.by_endpoint[endpoint] = hooks
         return hooks
 
     def hooks(self, endpoint: str | None) -> EndpointHooks:
         """The hooks of ``endpoint`` (None: a request that matched no rule)."""
-        found = self._by_endpoint.get(endpoint)
+        found = self.by_endpoint.get(endpoint)
         if found is None:
             found = self._resolve(endpoint)
         return found

@@ -102,18 +102,6 @@ def has_parsed_files(request: Request) -> bool:
     return bool(files)
 
 
-def close_needed(request: Request) -> bool:
-    """Whether the end of ``request``'s context must call its ``close``: always for a class
-    that overrides it; else only when a body with a content type was parsed into files.
-
-    The ``CONTENT_TYPE`` test comes first: reading the instance ``__dict__`` makes Python
-    build it, which costs more than the rest of a small request's bookkeeping.
-    """
-    return not request._plain_close or (
-        "CONTENT_TYPE" in request.environ and has_parsed_files(request)
-    )
-
-
 class Request:
     """An incoming HTTP request, parsed lazily from a WSGI environ.
 
@@ -144,13 +132,13 @@ class Request:
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
     #: False when a subclass overrides ``close``. While true, ``close`` has work only if files
-    #: were parsed (the request context checks that, see ``close_needed``, instead of calling
-    #: it on every request).
-    _plain_close: bool = True
+    #: were parsed (``has_parsed_files``): the request context checks that instead of calling
+    #: it on every request.
+    default_close: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_close = cls.close is Request.close
+        cls.default_close = cls.close is Request.close
 
     def __init__(
         self, environ: dict[str, Any], populate_request: bool = True, shallow: bool = False
