@@ -13,8 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.apps import common
-from erlen.http import speedups
-from erlen.http import parsing
+from erlen.http import parsing, speedups
 from erlen.http.request import Request
 from erlen.json import _default
 
