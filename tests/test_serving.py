@@ -667,10 +667,12 @@ def captured_run(monkeypatch, tmp_path):
     calls: list[tuple[tuple, dict]] = []
     monkeypatch.setattr(erlen.serving, "run_simple", lambda *a, **k: calls.append((a, k)))
     monkeypatch.chdir(tmp_path)
-    for var in ("ERLEN_RUN_FROM_CLI", "ERLEN_DEBUG", "ERLEN_SKIP_DOTENV", "ERLEN_RUN_PORT"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("RUN_FROM_CLI", "DEBUG", "SKIP_DOTENV", "RUN_PORT"):
+        monkeypatch.delenv(f"ERLEN_{var}", raising=False)
+        monkeypatch.delenv(f"FLASK_{var}", raising=False)
     yield calls
     os.environ.pop("ERLEN_DEBUG", None)  # a .env file may have set it
+    os.environ.pop("FLASK_DEBUG", None)
 
 
 def test_app_run_arguments(captured_run, monkeypatch):
@@ -703,6 +705,23 @@ def test_app_run_loads_dotenv_unless_told_not_to(captured_run, tmp_path):
     assert app.debug is False and "ERLEN_DEBUG" not in os.environ
     app.run()
     assert app.debug is True and captured_run[-1][1]["use_reloader"] is True
+
+
+def test_app_run_reads_flask_debug_and_flaskenv(captured_run, tmp_path, monkeypatch):
+    from erlen import Erlen
+
+    (tmp_path / ".flaskenv").write_text("FLASK_DEBUG=1\n")
+    app = Erlen("run_app")
+    app.run()
+    assert app.debug is True and captured_run[-1][1]["use_debugger"] is True
+    monkeypatch.setenv("ERLEN_DEBUG", "0")  # erlen's spelling wins
+    app.run()
+    assert app.debug is False
+    monkeypatch.setenv("FLASK_SKIP_DOTENV", "1")
+    os.environ.pop("FLASK_DEBUG")  # set by .flaskenv: not monkeypatch's to restore
+    monkeypatch.delenv("ERLEN_DEBUG")
+    app.run()
+    assert "FLASK_DEBUG" not in os.environ  # .flaskenv skipped
 
 
 def test_app_run_server_error_is_one_line(monkeypatch, capsys):

@@ -21,6 +21,7 @@ import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
+from .helpers import get_debug_flag, get_load_dotenv, getenv
 from .reloader import (
     SERVER_FD_ENV,
     exit_with_parent,
@@ -47,7 +48,6 @@ WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 SSLContextArg = ssl.SSLContext | tuple[str, str | None] | str | None
 
 _log = logging.getLogger("erlen.serving")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class ServerError(Exception):
@@ -366,12 +366,12 @@ def run_app(
                 " * Ignoring a call to 'app.run()' while 'erlen run' serves the app."
             )
         return
-    if load_dotenv and os.environ.get("ERLEN_SKIP_DOTENV", "").lower() not in _TRUE:
+    if load_dotenv and get_load_dotenv():
         from .cli import load_dotenv as _load_dotenv
 
         _load_dotenv()
-        if "ERLEN_DEBUG" in os.environ:
-            app.debug = os.environ["ERLEN_DEBUG"].lower() in _TRUE
+        if getenv("DEBUG") is not None:  # ERLEN_DEBUG, else FLASK_DEBUG
+            app.debug = get_debug_flag()
     if debug is not None:
         app.debug = bool(debug)
     server_name = app.config.get("SERVER_NAME")
