@@ -30,7 +30,7 @@ from ..exceptions import (
 )
 from ..globals import _get_request_ctx
 from ..json import DefaultJSONProvider, JSONProvider
-from ..logs import create_logger
+from ..logging import create_logger
 from ..routing import Map, Rule
 from ..scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
 from ..sessions import SecureCookieSessionInterface, SessionInterface
