@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick clean
+.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick flask-suite clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench --quick --out /tmp/erlen-bench-quick
+
+# Flask 3.1.3's own tests against erlen (public-API scope; ~3 s; not part of `make test`).
+# The sdist is cached in .venv/flask-suite-cache; FLASK_SUITE_DIR points to the runner.
+flask-suite: install
+	bash scripts/flask-suite.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

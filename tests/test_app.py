@@ -581,7 +581,7 @@ def test_view_exception_log_line_as_flask(app, client):
 
     import sys
 
-    from erlen.logs import default_handler, wsgi_errors_stream
+    from erlen.logging import default_handler, wsgi_errors_stream
 
     app.testing = False
     stream = io.StringIO()

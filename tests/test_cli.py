@@ -91,8 +91,10 @@ def project(tmp_path, monkeypatch):
     """A clean working folder; modules imported from it are forgotten afterwards."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for var in ("ERLEN_APP", "ERLEN_DEBUG", "ERLEN_RUN_FROM_CLI", "ERLEN_SKIP_DOTENV", "GREETING"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("APP", "DEBUG", "RUN_FROM_CLI", "SKIP_DOTENV", "ENV_FILE", "RUN_PORT", "RUN_HOST"):
+        monkeypatch.delenv(f"ERLEN_{var}", raising=False)
+        monkeypatch.delenv(f"FLASK_{var}", raising=False)
+    monkeypatch.delenv("GREETING", raising=False)
     for name in ("app", "wsgi"):  # other tests may have imported modules of these names
         monkeypatch.delitem(sys.modules, name, raising=False)
     before = set(sys.modules)
@@ -231,9 +233,70 @@ def test_dotenv_files_and_precedence(project, monkeypatch):
     monkeypatch.setenv("GREETING", "from-shell")
     assert invoke("greet").output == "from-shell\n"  # set variables win
     monkeypatch.delenv("GREETING")
-    monkeypatch.delenv("ERLEN_APP")
+    os.environ.pop("ERLEN_APP")  # set by .erlenenv: monkeypatch would restore it
     assert load_dotenv(load_defaults=False) is False
     assert "GREETING" not in os.environ
+
+
+def test_flask_spellings_of_app_and_debug(project):
+    """A Flask project's FLASK_APP / FLASK_DEBUG work; ERLEN_ ones win when both are set."""
+
+    def module() -> str:  # a fresh app each time: a loaded app keeps the debug flag it got
+        mod = unique()
+        (project / f"{mod}.py").write_text(APP_SRC.format(name="app"))
+        return mod
+
+    mod = module()
+    result = invoke("whoami", env={"FLASK_APP": mod, "FLASK_DEBUG": "1"})
+    assert result.output == f"{mod} debug=True\n"
+    # the --debug option's callback exports what it read as ERLEN_DEBUG (as Flask's exports
+    # FLASK_DEBUG), so that an app loaded later sees it; the runner does not undo that
+    assert os.environ.pop("ERLEN_DEBUG") == "1"
+    mod = module()
+    result = invoke("whoami", env={"FLASK_APP": "no_such_mod", "ERLEN_APP": mod})
+    assert (result.exit_code, result.output) == (0, f"{mod} debug=False\n")
+    mod = module()
+    result = invoke("whoami", env={"FLASK_APP": mod, "FLASK_DEBUG": "1", "ERLEN_DEBUG": "0"})
+    assert result.output == f"{mod} debug=False\n"
+    mod = module()
+    result = invoke("--no-debug", "whoami", env={"FLASK_APP": mod, "FLASK_DEBUG": "1"})
+    assert result.output == f"{mod} debug=False\n"
+    os.environ.pop("ERLEN_DEBUG")
+
+
+def test_flaskenv_file_and_flask_env_file(project):
+    mod = unique()
+    (project / f"{mod}.py").write_text(
+        APP_SRC.format(name="app") + "\n@app.cli.command('greet')\ndef greet():\n    import os\n"
+        "    click.echo(os.environ['GREETING'])\n"
+    )
+    (project / ".flaskenv").write_text(f"FLASK_APP={mod}\nGREETING=from-flaskenv\n")
+    assert invoke("greet").output == "from-flaskenv\n"
+    os.environ.pop("GREETING")
+    (project / ".erlenenv").write_text("GREETING=from-erlenenv\n")
+    assert invoke("greet").output == "from-erlenenv\n"  # .erlenenv beats .flaskenv
+    os.environ.pop("GREETING")
+    (project / "custom.env").write_text("GREETING=from-custom\n")
+    assert invoke("greet", env={"FLASK_ENV_FILE": "custom.env"}).output == "from-custom\n"
+    os.environ.pop("GREETING")
+    os.environ.pop("FLASK_APP")  # set by .flaskenv: not monkeypatch's to restore
+
+
+def test_run_reads_flask_run_variables(project, monkeypatch):
+    import erlen.serving
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(erlen.serving, "serve", lambda *a, **k: calls.append((a, k)))
+    (project / "app.py").write_text(APP_SRC.format(name="app"))
+    env = {"FLASK_RUN_PORT": "5123", "FLASK_RUN_HOST": "0.0.0.0", "FLASK_RUN_RELOAD": "false"}
+    result = invoke("run", env=env)
+    assert result.exit_code == 0, result.output
+    (host, port, _load), options = calls[-1]
+    assert (host, port, options["use_reloader"]) == ("0.0.0.0", 5123, False)
+    result = invoke("run", env={**env, "ERLEN_RUN_PORT": "5124"})
+    assert calls[-1][0][:2] == ("0.0.0.0", 5124)
+    result = invoke("run", "--port", "5125", env=env)
+    assert calls[-1][0][:2] == ("0.0.0.0", 5125)
 
 
 def test_shell_has_app_g_and_shell_context(project):

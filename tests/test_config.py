@@ -70,27 +70,63 @@ def test_from_file_and_mapping(app, tmp_path):
     assert (app.config["X"], app.config["Y"], "z" in app.config) == (1, 2, False)
 
 
+def _clean_prefixed_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("ERLEN_", "FLASK_")):
+            monkeypatch.delenv(key)
+
+
 def test_from_prefixed_env(monkeypatch):
+    _clean_prefixed_env(monkeypatch)
     monkeypatch.setenv("ERLEN_SECRET_KEY", "env-secret")
     monkeypatch.setenv("ERLEN_MAX_CONTENT_LENGTH", "1024")
     monkeypatch.setenv("ERLEN_NESTED__INNER", "true")
     monkeypatch.setenv("OTHER_IGNORED", "1")
     c = Config(os.getcwd())
     c.from_prefixed_env()
-    assert c["SECRET_KEY"] == "env-secret"
-    assert c["MAX_CONTENT_LENGTH"] == 1024
-    assert c["NESTED"] == {"INNER": True}
-    assert "IGNORED" not in c
+    assert c == {"SECRET_KEY": "env-secret", "MAX_CONTENT_LENGTH": 1024, "NESTED": {"INNER": True}}
 
 
-def test_from_prefixed_env_flask_prefix(monkeypatch):
-    """The default prefix is ``ERLEN`` (decision 008); Flask deployments pass ``FLASK``."""
+def test_from_prefixed_env_default_is_flask_and_erlen_wins(monkeypatch):
+    """Default prefix ``FLASK`` as Flask; erlen's ``ERLEN_`` spelling is read after it and
+    wins on the same key, nested keys merged (decision 009)."""
+    _clean_prefixed_env(monkeypatch)
     monkeypatch.setenv("FLASK_SECRET_KEY", "flask-secret")
+    monkeypatch.setenv("FLASK_ONLY", "[1, 2]")
+    monkeypatch.setenv("FLASK_DB__HOST", "flask-host")
+    monkeypatch.setenv("FLASK_DB__PORT", "1")
+    monkeypatch.setenv("ERLEN_SECRET_KEY", "erlen-secret")
+    monkeypatch.setenv("ERLEN_DB__PORT", "2")
     c = Config(os.getcwd())
-    c.from_prefixed_env()
-    assert "SECRET_KEY" not in c
-    assert c.from_prefixed_env("FLASK") is True
-    assert c["SECRET_KEY"] == "flask-secret"
+    assert c.from_prefixed_env() is True
+    assert c == {
+        "SECRET_KEY": "erlen-secret",
+        "ONLY": [1, 2],
+        "DB": {"HOST": "flask-host", "PORT": 2},
+    }
+
+
+def test_from_prefixed_env_other_prefix_reads_only_its_own(monkeypatch):
+    _clean_prefixed_env(monkeypatch)
+    monkeypatch.setenv("FLASK_A", "flask")
+    monkeypatch.setenv("ERLEN_A", "erlen")
+    monkeypatch.setenv("MYAPP_A", "mine")
+    for prefix, want in (("MYAPP", "mine"), ("ERLEN", "erlen")):
+        c = Config(os.getcwd())
+        c.from_prefixed_env(prefix)
+        assert c == {"A": want}
+
+
+def test_from_prefixed_env_matches_flask(monkeypatch):
+    from flask.config import Config as FlaskConfig
+
+    _clean_prefixed_env(monkeypatch)
+    for key, value in {"STRING": "v", "BOOL": "true", "F": "1.5", "N__a__b": "{}"}.items():
+        monkeypatch.setenv(f"FLASK_{key}", value)
+    ours, theirs = Config(os.getcwd()), FlaskConfig(os.getcwd())
+    ours.from_prefixed_env()
+    theirs.from_prefixed_env()
+    assert ours == theirs
 
 
 def test_get_namespace(app):

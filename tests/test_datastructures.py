@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import pickle
 
 import pytest
@@ -18,6 +19,7 @@ from erlen.http.datastructures import (
     CombinedMultiDict,
     EnvironHeaders,
     ETags,
+    FileMultiDict,
     FileStorage,
     Headers,
     HeaderSet,
@@ -118,6 +120,94 @@ def test_combined_multidict() -> None:
         c["zz"]
     with pytest.raises(TypeError):
         c["x"] = "1"
+
+
+def _kwargs(**kw: object) -> dict[str, object]:
+    return kw
+
+
+# Every way Python code turns a MultiDict into a plain dict or a list: Werkzeug gives first
+# values everywhere except the explicit multi-value APIs.
+_FLATTENERS = {
+    "dict()": lambda md: dict(md),
+    "{**md}": lambda md: {**md},
+    "f(**md)": lambda md: _kwargs(**md),
+    "{}.update(md)": lambda md: (d := {}, d.update(md), d)[2],
+    "dict | md": lambda md: {} | md,
+    "list(items())": lambda md: list(md.items()),
+    "list(values())": lambda md: list(md.values()),
+    "list(md)": lambda md: list(md),
+    "list(keys())": lambda md: list(md.keys()),
+    "len": len,
+    "json.dumps": lambda md: json.dumps(md),
+    "to_dict": lambda md: md.to_dict(),
+    "to_dict(flat=False)": lambda md: md.to_dict(flat=False),
+    "items(multi=True)": lambda md: list(md.items(multi=True)),
+    "lists": lambda md: list(md.lists()),
+    "== first values": lambda md: md == {"a": "1", "b": "3"},
+    "== lists": lambda md: md == {"a": ["1", "2"], "b": ["3"]},
+    "repr": repr,
+    "copy": lambda md: repr(md.copy()),
+}
+_PAIRS = [("a", "1"), ("a", "2"), ("b", "3")]
+
+
+@pytest.mark.parametrize("how", sorted(_FLATTENERS))
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (MultiDict, wd.MultiDict),
+        (ImmutableMultiDict, wd.ImmutableMultiDict),
+        (FileMultiDict, wd.FileMultiDict),
+    ],
+    ids=["MultiDict", "ImmutableMultiDict", "FileMultiDict"],
+)
+def test_multidict_flattening_matches_werkzeug(ours: type, theirs: type, how: str) -> None:
+    """dict(request.args) and friends give first values (str), never the value lists."""
+    fn = _FLATTENERS[how]
+    got, want = fn(ours(_PAIRS)), fn(theirs(_PAIRS))
+    if how == "repr" or how == "copy":  # same text, module aside
+        got, want = got.replace("erlen", "werkzeug"), want.replace("erlen", "werkzeug")
+    assert got == want
+    if how in ("dict()", "{**md}", "f(**md)", "{}.update(md)", "dict | md"):
+        assert got == {"a": "1", "b": "3"}
+
+
+@pytest.mark.parametrize(
+    "how", sorted(k for k in _FLATTENERS if k not in ("repr", "copy") and not k.startswith("=="))
+)
+def test_combined_multidict_flattening_matches_werkzeug(how: str) -> None:
+    """Also json.dumps: "{}" in both, the C encoder sees the (empty) dict storage. Equality
+    differs on purpose: Werkzeug compares that empty storage, erlen the values."""
+    fn = _FLATTENERS[how]
+    ours = CombinedMultiDict([MultiDict(_PAIRS[:1]), MultiDict(_PAIRS[1:])])
+    theirs = wd.CombinedMultiDict([wd.MultiDict(_PAIRS[:1]), wd.MultiDict(_PAIRS[1:])])
+    got, want = fn(ours), fn(theirs)
+    if isinstance(want, list) and how != "items(multi=True)":
+        # Werkzeug collects CombinedMultiDict keys in a set (arbitrary order); erlen keeps
+        # first-seen order
+        got, want = sorted(got), sorted(want)
+    assert got == want
+
+
+def test_request_args_form_cookies_flatten_to_first_values() -> None:
+    from erlen.testing import EnvironBuilder
+
+    env = EnvironBuilder(
+        "/?q=1&q=2&p=x",
+        method="POST",
+        data={"f": ["a", "b"], "g": "c"},
+        headers={"Cookie": "c=1; c=2; d=3"},
+    ).get_environ()
+    from erlen.wrappers import Request
+
+    req = Request(env)
+    assert dict(req.args) == {"q": "1", "p": "x"}
+    assert dict(req.form) == {"f": "a", "g": "c"}
+    assert dict(req.cookies) == {"c": "1", "d": "3"}
+    assert dict(req.values) == {"q": "1", "p": "x", "f": "a", "g": "c"}
+    assert json.loads(json.dumps(req.args)) == {"q": "1", "p": "x"}
+    assert req.args.getlist("q") == ["1", "2"]
 
 
 # -- Headers ---------------------------------------------------------------------------------

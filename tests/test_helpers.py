@@ -282,3 +282,50 @@ def test_debug_flag_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_load_dotenv() is False
     monkeypatch.delenv("ERLEN_SKIP_DOTENV")
     assert get_load_dotenv() is True
+
+
+def _clean_flag_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("ERLEN_DEBUG", "FLASK_DEBUG", "ERLEN_SKIP_DOTENV", "FLASK_SKIP_DOTENV"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.mark.parametrize("value", ["", "0", "False", "No", "True", "1", "yes"])
+def test_flask_debug_matches_flask(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from flask.helpers import get_debug_flag as flask_get_debug_flag
+
+    from erlen.helpers import get_debug_flag
+
+    _clean_flag_env(monkeypatch)
+    monkeypatch.setenv("FLASK_DEBUG", value)
+    assert get_debug_flag() is flask_get_debug_flag()
+
+
+def test_debug_flag_only_explicit_true_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask turns any value but 0/false/no (``off``, ``disabled``) into debug mode; erlen
+    only 1/true/yes/on (decision 009)."""
+    from erlen.helpers import get_debug_flag
+
+    _clean_flag_env(monkeypatch)
+    for value in ("off", "disabled", "2"):
+        monkeypatch.setenv("FLASK_DEBUG", value)
+        assert get_debug_flag() is False
+    monkeypatch.setenv("FLASK_DEBUG", "ON")
+    assert get_debug_flag() is True
+
+
+def test_erlen_spelling_wins_over_flask(monkeypatch: pytest.MonkeyPatch) -> None:
+    from erlen.helpers import get_debug_flag, get_load_dotenv, getenv
+
+    _clean_flag_env(monkeypatch)
+    assert getenv("DEBUG") is None
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("ERLEN_DEBUG", "0")
+    assert (getenv("DEBUG"), get_debug_flag()) == ("0", False)
+    monkeypatch.setenv("ERLEN_DEBUG", "")  # empty counts as unset, as click does
+    assert (getenv("DEBUG"), get_debug_flag()) == ("1", True)
+    monkeypatch.delenv("FLASK_DEBUG")
+    assert getenv("DEBUG") == ""
+    monkeypatch.setenv("FLASK_SKIP_DOTENV", "1")
+    assert get_load_dotenv() is False
+    monkeypatch.setenv("ERLEN_SKIP_DOTENV", "0")
+    assert get_load_dotenv() is True

@@ -19,7 +19,7 @@ from erlen.ctx import AppContext
 from erlen.exceptions import BadRequest, HTTPException
 from erlen.http.parsing import parse_query_string
 from erlen.http.response import Response
-from erlen.json import _compact_dumps, _default
+from erlen.json.provider import _compact_dumps, _default
 from erlen.routing import Map, Rule
 
 

@@ -14,7 +14,7 @@ import pytest
 from flask.json.tag import TaggedJSONSerializer as FlaskSerializer
 from markupsafe import Markup
 
-from erlen.json_tag import (
+from erlen.json.tag import (
     JSONTag,
     TaggedJSONSerializer,
     http_date,

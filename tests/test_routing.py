@@ -492,6 +492,30 @@ def test_bind_to_environ_subdomain_from_server_name():
         a.match()
 
 
+def test_foreign_host_under_warnings_as_errors_is_404_not_500() -> None:
+    """The Host comes from the client: ``-W error`` must not turn the mismatch warning into a
+    server error (decision 009)."""
+    import warnings
+
+    import erlen
+
+    m = Map([Rule("/", endpoint="main")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = m.bind_to_environ(_env(HTTP_HOST="10.0.0.1"), server_name="example.com")
+    assert a.subdomain == "<invalid>"
+    with pytest.raises(NotFound):
+        a.match()
+    app = erlen.Erlen(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.com"
+    app.add_url_rule("/", "i", lambda: "home")
+    client = app.test_client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert client.get("/", "http://10.0.0.1/").status_code == 404
+        assert client.get("/", "http://example.com/").text == "home"
+
+
 def test_bind_to_environ_fields():
     env = _env(
         HTTP_HOST="Ex.com:443",

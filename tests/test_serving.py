@@ -51,6 +51,18 @@ def upload():
     data = request.get_data()
     return {{"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}}
 
+@app.route("/save", methods=["POST"])
+def save():
+    from erlen.utils import secure_filename
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "a", "uploads")
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for f in request.files.getlist("f"):
+        name = secure_filename(f.filename)
+        f.save(os.path.join(folder, name))
+        names.append([f.filename, name])
+    return {{"saved": names}}
+
 @app.route("/stream")
 def stream():
     return (part.encode() for part in ("one,", "two,", "three"))
@@ -275,6 +287,46 @@ def test_large_and_chunked_uploads(dev_server):
     body = json.loads(resp.read())
     assert body == {"size": 3 << 20, "sha256": hashlib.sha256(b"".join(chunks)).hexdigest()}
     conn.close()
+
+
+def test_upload_with_path_filename_is_saved_inside_the_folder(dev_server, tmp_path):
+    """Issue 11 through a real server: '../../etc/passwd' is accepted as sent, and
+    secure_filename stores it as a plain name in the upload folder, nowhere else."""
+    port, _ = dev_server
+    b = "realserverboundary"
+    parts = [("../../etc/passwd", b"pw"), ("../escape.txt", b"esc"), ("ok.txt", b"ok")]
+    body = b"".join(
+        f'--{b}\r\nContent-Disposition: form-data; name="f"; filename="{name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+        for name, data in parts
+    ) + f"--{b}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(
+            "POST", "/save", body=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={b}"},
+        )  # fmt: skip
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert json.loads(resp.read()) == {
+            "saved": [
+                ["../../etc/passwd", "etc_passwd"],
+                ["../escape.txt", "escape.txt"],
+                ["ok.txt", "ok.txt"],
+            ]
+        }
+    finally:
+        conn.close()
+    uploads = tmp_path / "a" / "uploads"
+    assert {p.name: p.read_bytes() for p in uploads.iterdir()} == {
+        "etc_passwd": b"pw", "escape.txt": b"esc", "ok.txt": b"ok",
+    }  # fmt: skip
+    others = [
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.parent != uploads and "__pycache__" not in p.parts
+    ]
+    assert sorted(o for o in others if not o.startswith("server-")) == ["app.py"]
 
 
 def test_debug_off_plain_500_nothing_leaked(dev_server):
@@ -615,10 +667,12 @@ def captured_run(monkeypatch, tmp_path):
     calls: list[tuple[tuple, dict]] = []
     monkeypatch.setattr(erlen.serving, "run_simple", lambda *a, **k: calls.append((a, k)))
     monkeypatch.chdir(tmp_path)
-    for var in ("ERLEN_RUN_FROM_CLI", "ERLEN_DEBUG", "ERLEN_SKIP_DOTENV", "ERLEN_RUN_PORT"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("RUN_FROM_CLI", "DEBUG", "SKIP_DOTENV", "RUN_PORT"):
+        monkeypatch.delenv(f"ERLEN_{var}", raising=False)
+        monkeypatch.delenv(f"FLASK_{var}", raising=False)
     yield calls
     os.environ.pop("ERLEN_DEBUG", None)  # a .env file may have set it
+    os.environ.pop("FLASK_DEBUG", None)
 
 
 def test_app_run_arguments(captured_run, monkeypatch):
@@ -651,6 +705,23 @@ def test_app_run_loads_dotenv_unless_told_not_to(captured_run, tmp_path):
     assert app.debug is False and "ERLEN_DEBUG" not in os.environ
     app.run()
     assert app.debug is True and captured_run[-1][1]["use_reloader"] is True
+
+
+def test_app_run_reads_flask_debug_and_flaskenv(captured_run, tmp_path, monkeypatch):
+    from erlen import Erlen
+
+    (tmp_path / ".flaskenv").write_text("FLASK_DEBUG=1\n")
+    app = Erlen("run_app")
+    app.run()
+    assert app.debug is True and captured_run[-1][1]["use_debugger"] is True
+    monkeypatch.setenv("ERLEN_DEBUG", "0")  # erlen's spelling wins
+    app.run()
+    assert app.debug is False
+    monkeypatch.setenv("FLASK_SKIP_DOTENV", "1")
+    os.environ.pop("FLASK_DEBUG")  # set by .flaskenv: not monkeypatch's to restore
+    monkeypatch.delenv("ERLEN_DEBUG")
+    app.run()
+    assert "FLASK_DEBUG" not in os.environ  # .flaskenv skipped
 
 
 def test_app_run_server_error_is_one_line(monkeypatch, capsys):

@@ -415,10 +415,10 @@ def test_unserialisable_value_is_an_error(app: erlen.Erlen) -> None:
 def test_no_pickle_in_session_code() -> None:
     import ast
 
-    import erlen.json_tag
+    import erlen.json.tag
     import erlen.sessions
 
-    for mod in (erlen.sessions, erlen.json_tag):
+    for mod in (erlen.sessions, erlen.json.tag):
         assert mod.__file__ is not None
         with open(mod.__file__, encoding="utf-8") as f:
             tree = ast.parse(f.read())

@@ -407,6 +407,8 @@ def test_attack_endless_part_headers(uapp: erlen.Erlen, kind: str) -> None:
 
 
 def test_attack_filename_star_is_decoded_and_saved_safely(app: erlen.Erlen, tmp_path: Path) -> None:
+    uploads = tmp_path / "a" / "uploads"
+    uploads.mkdir(parents=True)
     saved: list[str] = []
 
     @app.post("/")
@@ -415,7 +417,7 @@ def test_attack_filename_star_is_decoded_and_saved_safely(app: erlen.Erlen, tmp_
         name = secure_filename(f.filename or "")
         saved.append(f.filename or "")
         if name:
-            f.save(tmp_path / name)
+            f.save(uploads / name)
         return name
 
     c = app.test_client()
@@ -425,39 +427,54 @@ def test_attack_filename_star_is_decoded_and_saved_safely(app: erlen.Erlen, tmp_
     rv = c.post("/", data=body, content_type=CT)
     assert (rv.status_code, saved) == (200, ["caf\u00e9 menu.txt"])
     assert rv.text == "cafe_menu.txt"
-    assert (tmp_path / "cafe_menu.txt").read_bytes() == b"ok"
-    # a path in filename* is refused before the view runs: nothing saved anywhere
+    assert (uploads / "cafe_menu.txt").read_bytes() == b"ok"
+    # a path in filename* reaches the view as sent (as Werkzeug); secure_filename keeps the
+    # saved file inside the upload folder
     extra = "; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd"
     body = _body(_part("f", b"pw", filename="plain.txt", extra=extra))
     rv = c.post("/", data=body, content_type=CT)
-    assert rv.status_code == 400
-    assert saved == ["caf\u00e9 menu.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cafe_menu.txt"]
-    assert list(tmp_path.parent.glob("**/passwd")) == []
-
-
-def test_attack_filename_star_nul_never_reaches_the_app(uapp: erlen.Erlen) -> None:
-    extra = "; filename*=UTF-8''evil%00.txt"
-    body = _body(_part("f", b"pw", filename="plain.txt", extra=extra))
-    rv = uapp.test_client().post("/upload", data=body, content_type=CT)
-    assert rv.status_code == 400
-    assert b"evil" not in rv.data
+    assert (rv.status_code, rv.text) == (200, "etc_passwd")
+    assert saved == ["caf\u00e9 menu.txt", "../../etc/passwd"]
+    assert (uploads / "etc_passwd").read_bytes() == b"pw"
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["a/uploads/cafe_menu.txt", "a/uploads/etc_passwd"]
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("filename", "extra", "sent", "secured"),
     [
-        "; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd",
-        "; filename*=UTF-8''evil%00.txt",
-        "; filename*=UTF-8''..%5Cwin.ini",
+        ("../../etc/passwd", "", "../../etc/passwd", "etc_passwd"),
+        ("/etc/passwd", "", "/etc/passwd", "etc_passwd"),
+        ("..", "", "..", ""),
+        ("plain.txt", "; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd", "../../etc/passwd", "etc_passwd"),
+        ("plain.txt", "; filename*=UTF-8''..%5Cwin.ini", "..\\win.ini", "win.ini"),
     ],
-    ids=["dotdot", "nul", "backslash-dotdot"],
+    ids=["dotdot", "absolute", "bare-dotdot", "star-dotdot", "star-backslash-dotdot"],
 )
-def test_attack_filename_star_refused(uapp: erlen.Erlen, extra: str) -> None:
-    """The issue lists these shapes as 'refused cleanly (400/413)'."""
-    body = _body(_part("f", b"pw", filename="plain.txt", extra=extra))
+def test_path_filenames_are_accepted_as_sent(
+    uapp: erlen.Erlen, filename: str, extra: str, sent: str, secured: str
+) -> None:
+    """Issue 11: the upload is not lost; the app sees the name the client sent."""
+    body = _body(_part("f", b"pw", filename=filename, extra=extra))
     rv = uapp.test_client().post("/upload", data=body, content_type=CT)
-    assert rv.status_code in (400, 413)
+    assert rv.status_code == 200
+    (f,) = rv.json["files"]
+    assert (f["filename"], f["data"]) == (sent, "pw")
+    assert secure_filename(f["filename"]) == secured
+
+
+def test_attack_filename_nul_never_reaches_the_app(
+    uapp: erlen.Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
+    for extra, filename in (("; filename*=UTF-8''evil%00.txt", "plain.txt"), ("", "evil\x00.txt")):
+        caplog.clear()
+        body = _body(_part("f", b"pw", filename=filename, extra=extra))
+        rv = uapp.test_client().post("/upload", data=body, content_type=CT)
+        assert rv.status_code == 400
+        assert b"evil" not in rv.data
+        assert [r.getMessage() for r in caplog.records if r.name == "erlen"] == [
+            "400 POST '/upload': Invalid filename in multipart upload (NUL byte)."
+        ]
 
 
 _BIG_FILE = _part("f", b"x" * 700_000, filename="big.bin")  # over the 500 KiB spool: on disk
@@ -468,7 +485,7 @@ _BIG_FILE = _part("f", b"x" * 700_000, filename="big.bin")  # over the 500 KiB s
     [
         (_body(*[_part(f"k{i}", b"v") for i in range(5)]), 413),  # too many parts
         (_body(_part("a", b"x" * 600_000)), 413),  # field over MAX_FORM_MEMORY_SIZE
-        (_body(_part("g", b"pw", filename="a", extra="; filename*=UTF-8''%2E%2E%2Fx")), 400),
+        (_body(_part("g", b"pw", filename="a", extra="; filename*=UTF-8''x%00")), 400),
         (b"".join(b"X-H%d: v\r\n" % i for i in range(100_000)), 400),  # endless part headers
         (f"--{BOUNDARY}\r\nbroken header line\r\n\r\nv\r\n".encode(), 400),  # malformed
     ],

@@ -1,8 +1,9 @@
 """The ``erlen`` command (click): app discovery, .env loading and the built-in commands.
 
 Discovery follows Flask's documented rules (``--app``/``ERLEN_APP``: a module, a file path,
-``module:name``, ``module:factory(args)``; else ``wsgi.py``/``app.py``), so a Flask project's
-``FLASK_APP`` value works as ``ERLEN_APP``. Commands: ``run`` (development server),
+``module:name``, ``module:factory(args)``; else ``wsgi.py``/``app.py``). Flask's spellings
+work beside erlen's: ``FLASK_APP``, ``FLASK_DEBUG``, ``FLASK_ENV_FILE``, ``FLASK_RUN_*``
+are read when the ``ERLEN_`` variable is not set (decision 009). Commands: ``run`` (development server),
 ``serve`` (production, gunicorn), ``routes``, ``shell``, plus the app's and blueprints' own
 commands, which run inside an app context.
 """
@@ -28,6 +29,7 @@ from .discovery import get_load_dotenv as get_load_dotenv
 from .discovery import load_dotenv as load_dotenv
 from .discovery import locate_app as locate_app
 from .discovery import prepare_import as prepare_import
+from .helpers import getenv
 
 if t.TYPE_CHECKING:
     from .application import Erlen
@@ -35,6 +37,32 @@ if t.TYPE_CHECKING:
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
 pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+class _Option(click.Option):
+    """An option whose automatic variable has Flask's spelling too: ``ERLEN_RUN_PORT``, else
+    ``FLASK_RUN_PORT`` (the ``ERLEN_`` one wins when both are set; decision 009)."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        rv = super().resolve_envvar_value(ctx)
+        if rv is not None:
+            return rv
+        prefix = ctx.auto_envvar_prefix
+        if (
+            self.envvar is None
+            and self.allow_from_autoenv
+            and self.name
+            and prefix is not None
+            and prefix.startswith("ERLEN")
+        ):
+            return os.environ.get(f"FLASK{prefix[5:]}_{self.name.upper()}") or None
+        return None
+
+
+def _option(*param_decls: str, **attrs: t.Any) -> Callable[[F], F]:
+    """``click.option`` with :class:`_Option`."""
+    attrs.setdefault("cls", _Option)
+    return click.option(*param_decls, **attrs)
 
 
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -89,7 +117,7 @@ class ErlenGroup(AppGroup):
     ) -> None:
         params = list(extra.pop("params", None) or ())
         params += [
-            click.Option(
+            _Option(
                 ["-e", "--env-file"],
                 type=click.Path(exists=True, dir_okay=False),
                 help="Load environment variables from this file (needs python-dotenv).",
@@ -97,7 +125,7 @@ class ErlenGroup(AppGroup):
                 expose_value=False,
                 callback=_env_file_callback,
             ),
-            click.Option(
+            _Option(
                 ["-A", "--app"],
                 metavar="IMPORT",
                 help="The Erlen application or factory to load, as 'module:name' or a path.",
@@ -105,7 +133,7 @@ class ErlenGroup(AppGroup):
                 expose_value=False,
                 callback=_set_app,
             ),
-            click.Option(
+            _Option(
                 ["--debug/--no-debug"],
                 default=None,
                 help="Set debug mode (the ERLEN_DEBUG variable).",
@@ -115,7 +143,7 @@ class ErlenGroup(AppGroup):
         ]
         if add_version_option:
             params.append(
-                click.Option(
+                _Option(
                     ["--version"],
                     is_flag=True,
                     is_eager=True,
@@ -124,6 +152,9 @@ class ErlenGroup(AppGroup):
                     help="Show the erlen version.",
                 )
             )
+        # as Flask's group: ERLEN_* (and FLASK_*) variables fill options also when an app's own
+        # script makes the group, not only through the `erlen` command
+        extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "ERLEN")
         super().__init__(params=params, **extra)
         self.create_app = create_app
         self.load_dotenv = load_dotenv
@@ -210,28 +241,28 @@ class _CertParamType(click.Path):
 
 
 @click.command("run", short_help="Run a development server.")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
-@click.option(
+@_option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@_option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
+@_option(
     "--cert", type=_CertParamType(exists=True, dir_okay=False), help="TLS certificate file."
 )
-@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
-@click.option("--debug/--no-debug", default=None, help="Debug mode (default: ERLEN_DEBUG).")
-@click.option(
+@_option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
+@_option("--debug/--no-debug", default=None, help="Debug mode (default: ERLEN_DEBUG).")
+@_option(
     "--reload/--no-reload", default=None, help="Restart on code changes (default: debug)."
 )
-@click.option(
+@_option(
     "--debugger/--no-debugger", default=None, help="Show the debug page (default: debug)."
 )
-@click.option("--with-threads/--without-threads", default=True, hidden=True)
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1), help="Threads.")
-@click.option(
+@_option("--with-threads/--without-threads", default=True, hidden=True)
+@_option("--threads", default=8, show_default=True, type=click.IntRange(1), help="Threads.")
+@_option(
     "--extra-files",
     type=_SeparatedPaths(),
     default=None,
     help=f"More files that trigger a reload, separated by {os.pathsep!r}.",
 )
-@click.option(
+@_option(
     "--exclude-patterns",
     type=_SeparatedPaths(),
     default=None,
@@ -276,7 +307,7 @@ def run_command(
             click.secho(f"Error: {text}", err=True, fg="red")
             return load_error_app(text, debug_flag)
 
-    name = info.app_import_path or os.environ.get("ERLEN_APP")
+    name = info.app_import_path or getenv("APP")
     try:
         serve(
             host,
@@ -296,9 +327,9 @@ def run_command(
 
 
 @click.command("serve", short_help="Run the app with a production server (gunicorn).")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", "-p", default=8000, show_default=True, type=int, help="Port to bind.")
-@click.option(
+@_option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@_option("--port", "-p", default=8000, show_default=True, type=int, help="Port to bind.")
+@_option(
     "--workers",
     "-w",
     type=click.IntRange(1),
@@ -306,14 +337,14 @@ def run_command(
     show_default="WEB_CONCURRENCY or 2",
     help="Worker processes.",
 )
-@click.option("--threads", "-t", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--timeout", type=click.IntRange(0), default=30, show_default=True)
-@click.option("--graceful-timeout", type=click.IntRange(0), default=30, show_default=True)
-@click.option("--access-log/--no-access-log", default=True, show_default=True)
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
-@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
-@click.option("--preload", is_flag=True, help="Load the app once before forking workers.")
-@click.option(
+@_option("--threads", "-t", type=click.IntRange(1), default=1, show_default=True)
+@_option("--timeout", type=click.IntRange(0), default=30, show_default=True)
+@_option("--graceful-timeout", type=click.IntRange(0), default=30, show_default=True)
+@_option("--access-log/--no-access-log", default=True, show_default=True)
+@_option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
+@_option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
+@_option("--preload", is_flag=True, help="Load the app once before forking workers.")
+@_option(
     "--control-socket",
     type=click.Path(dir_okay=False),
     help="Open gunicorn's control socket (for gunicornc -s PATH) at PATH; off by default.",
@@ -388,14 +419,14 @@ def shell_command() -> None:
 
 
 @click.command("routes", short_help="Show the routes for the app.")
-@click.option(
+@_option(
     "--sort",
     "-s",
     type=click.Choice(("endpoint", "methods", "domain", "rule", "match")),
     default="endpoint",
     help="Sort by this column; 'match' is the order the router tries the rules in.",
 )
-@click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
+@_option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS methods.")
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """Endpoint, methods, domain (host or subdomain, when used) and rule of every route."""

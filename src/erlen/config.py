@@ -66,10 +66,20 @@ class Config(dict):  # type: ignore[type-arg]
         return self.from_pyfile(rv, silent=silent)
 
     def from_prefixed_env(
-        self, prefix: str = "ERLEN", *, loads: Callable[[str], t.Any] = json.loads
+        self, prefix: str = "FLASK", *, loads: Callable[[str], t.Any] = json.loads
     ) -> bool:
-        """Load ``PREFIX_KEY`` variables; values parsed as JSON when possible, ``__`` nests."""
-        prefix = f"{prefix}_"
+        """Load ``PREFIX_KEY`` variables; values parsed as JSON when possible, ``__`` nests.
+
+        The default prefix is Flask's ``FLASK``; it also reads erlen's own ``ERLEN_*``
+        spelling, loaded after the ``FLASK_*`` variables so that ``ERLEN_X`` wins when both
+        are set (decision 009). Any other prefix reads only its own variables.
+        """
+        prefixes = ("FLASK_", "ERLEN_") if prefix == "FLASK" else (f"{prefix}_",)
+        for start in prefixes:
+            self._load_prefixed(start, loads)
+        return True
+
+    def _load_prefixed(self, prefix: str, loads: Callable[[str], t.Any]) -> None:
         for key in sorted(os.environ):
             if not key.startswith(prefix):
                 continue
@@ -89,7 +99,6 @@ class Config(dict):  # type: ignore[type-arg]
                     current[part] = {}
                 current = current[part]
             current[tail] = value
-        return True
 
     def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
         filename = os.path.join(self.root_path, filename)

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from .http.accept import MIMEAccept
 from .http.parsing import parse_accept_header
-from .logs import log_safe
+from .logging import log_safe
 from .utils import parse_host
 
 __all__ = ["DebuggedApplication", "render_debug_html", "render_debug_json"]

@@ -1,7 +1,8 @@
 """Finding the app: ``--app``/``ERLEN_APP`` targets, ``wsgi.py``/``app.py``, ``.env`` files.
 
 Discovery follows Flask's documented rules (a module, a file path, ``module:name``,
-``module:factory(args)``), so a Flask project's ``FLASK_APP`` value works as ``ERLEN_APP``.
+``module:factory(args)``). Flask's spellings are read too: ``FLASK_APP`` when ``ERLEN_APP``
+is not set, ``FLASK_DEBUG``, and ``.flaskenv`` files (decision 009).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import click
 from .app.commands import set_app_loader
 from .helpers import get_debug_flag as get_debug_flag
 from .helpers import get_load_dotenv as get_load_dotenv
+from .helpers import getenv
 
 if t.TYPE_CHECKING:
     from .application import Erlen
 
 _TRUE = {"1", "true", "yes", "on"}
+# lowest precedence first: a Flask project's .flaskenv, erlen's .erlenenv, then .env
+_DOTENV_FILES = (".flaskenv", ".erlenenv", ".env")
 
 
 class NoAppException(click.UsageError):
@@ -30,16 +34,17 @@ class NoAppException(click.UsageError):
 
 
 def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
-    """Set environment variables from ``.erlenenv`` and ``.env`` (and ``path``).
+    """Set environment variables from ``.flaskenv``, ``.erlenenv`` and ``.env`` (and ``path``).
 
-    Precedence, highest first: variables already set, ``path``, ``.env``, ``.erlenenv``
-    (the nearest files found walking up from the working folder). Returns whether any file
-    was loaded. A missing python-dotenv is not an error unless ``path`` was given.
+    Precedence, highest first: variables already set, ``path``, ``.env``, ``.erlenenv``,
+    ``.flaskenv`` (the nearest files found walking up from the working folder). Returns
+    whether any file was loaded. A missing python-dotenv is not an error unless ``path`` was
+    given.
     """
     try:
         import dotenv
     except ImportError:
-        if path or os.path.isfile(".env") or os.path.isfile(".erlenenv"):
+        if path or any(os.path.isfile(n) for n in _DOTENV_FILES):
             click.secho(
                 " * Tip: there are .env files present. Install python-dotenv to use them.",
                 fg="yellow",
@@ -49,7 +54,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
     values: dict[str, str | None] = {}
     loaded = False
     if load_defaults:
-        for name in (".erlenenv", ".env"):
+        for name in _DOTENV_FILES:
             found = dotenv.find_dotenv(name, usecwd=True)
             if found:
                 values.update(dotenv.dotenv_values(found, encoding="utf-8"))
@@ -85,7 +90,7 @@ class ScriptInfo:
         if self._loaded_app is not None:
             return self._loaded_app
         app: Erlen | None = None
-        import_path = self.app_import_path or os.environ.get("ERLEN_APP") or None
+        import_path = self.app_import_path or getenv("APP") or None
         if self.create_app is not None:
             app = self.create_app()
         elif import_path:
@@ -103,7 +108,7 @@ class ScriptInfo:
                 " 'ERLEN_APP' environment variable, or a 'wsgi.py' or 'app.py' file"
                 " in the current directory."
             )
-        if self.set_debug_flag and "ERLEN_DEBUG" in os.environ:
+        if self.set_debug_flag and getenv("DEBUG") is not None:
             app.debug = get_debug_flag()
         self._loaded_app = app
         return app

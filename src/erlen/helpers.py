@@ -206,14 +206,31 @@ def send_from_directory(*args: t.Any, **kwargs: t.Any) -> Response:
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
+def getenv(name: str) -> str | None:
+    """``ERLEN_<name>``, else Flask's ``FLASK_<name>`` (None if neither is set).
+
+    A Flask project's environment (``FLASK_APP``, ``FLASK_DEBUG``, ``FLASK_SKIP_DOTENV``)
+    works unchanged; erlen's own spelling wins when both are set and it is not empty (the
+    rule click applies to the CLI's option variables; decision 009).
+    """
+    value = os.environ.get("ERLEN_" + name)
+    if not value:
+        value = os.environ.get("FLASK_" + name, value)
+    return value
+
+
 def get_debug_flag() -> bool:
-    """Whether the ``ERLEN_DEBUG`` environment variable asks for debug mode."""
-    return os.environ.get("ERLEN_DEBUG", "").lower() in _TRUE
+    """Whether ``ERLEN_DEBUG`` (or Flask's ``FLASK_DEBUG``) asks for debug mode.
+
+    Only ``1``/``true``/``yes``/``on`` (any case) enable it: Flask's rule (anything but
+    ``0``/``false``/``no``) would turn ``off`` into debug mode (decision 009).
+    """
+    return (getenv("DEBUG") or "").lower() in _TRUE
 
 
 def get_load_dotenv(default: bool = True) -> bool:
-    """False when ``ERLEN_SKIP_DOTENV`` is set, else ``default``."""
-    value = os.environ.get("ERLEN_SKIP_DOTENV")
+    """False when ``ERLEN_SKIP_DOTENV`` (or ``FLASK_SKIP_DOTENV``) is true, else ``default``."""
+    value = getenv("SKIP_DOTENV")
     if not value:
         return default
     return value.lower() not in _TRUE

@@ -45,6 +45,76 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(t.cast(str, spec.origin)))
 
 
+def _is_within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives (Windows)
+        return False
+
+
+def _package_folder(import_name: str) -> str:
+    """The folder holding the top-level package (or module) of ``import_name``: where an
+    uninstalled app's ``instance`` folder goes."""
+    root = import_name.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(root)
+    except (ImportError, ValueError):  # ValueError: a __main__ run as a script has no spec
+        spec = None
+    if spec is None:
+        mod = sys.modules.get(root)
+        file = getattr(mod, "__file__", None)
+        return os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
+    locations = list(spec.submodule_search_locations or ())
+    if not locations:  # a module: its own folder
+        if spec.origin in (None, "built-in", "frozen"):
+            return os.getcwd()
+        return os.path.dirname(os.path.abspath(spec.origin))
+    if spec.origin not in (None, "namespace"):  # a regular package: the folder holding it
+        return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+    # a namespace package spans several folders: take the one holding import_name itself
+    chosen = locations[0]
+    try:
+        sub = importlib.util.find_spec(import_name) if "." in import_name else None
+    except (ImportError, ValueError):
+        sub = None
+    sub_locations = list(sub.submodule_search_locations or ()) if sub is not None else []
+    if sub is not None and (sub_locations or sub.origin):
+        where = os.path.commonpath(sub_locations) if sub_locations else str(sub.origin)
+        chosen = next((loc for loc in locations if _is_within(where, loc)), chosen)
+    return os.path.dirname(os.path.abspath(chosen))
+
+
+def find_package(import_name: str) -> tuple[str | None, str]:
+    """``(prefix, folder)`` of the package or module ``import_name`` (Flask's rules).
+
+    ``folder`` holds its top-level package. ``prefix`` is the installation prefix when it
+    is installed: under ``sys.prefix``, or in a ``site-packages`` folder elsewhere (a user
+    site: ``~/.local/lib/pythonX.Y/site-packages`` gives ``~/.local``); None otherwise.
+    """
+    folder = _package_folder(import_name)
+    py_prefix = os.path.abspath(sys.prefix)
+    if _is_within(folder, py_prefix):
+        return py_prefix, folder
+    parent, name = os.path.split(folder)
+    if name.lower() != "site-packages":
+        return None, folder
+    grand, lib = os.path.split(parent)
+    if lib.lower() == "lib":  # Windows: <prefix>\Lib\site-packages
+        return grand, folder
+    if os.path.basename(grand).lower() == "lib":  # <prefix>/lib/pythonX.Y/site-packages
+        return os.path.dirname(grand), folder
+    return parent, folder
+
+
+def find_instance_path(import_name: str, name: str) -> str:
+    """Flask's default instance folder: ``<prefix>/var/<name>-instance`` for an installed
+    module or package, else ``instance`` beside its top-level package or module."""
+    prefix, folder = find_package(import_name)
+    if prefix is None:
+        return os.path.join(folder, "instance")
+    return os.path.join(prefix, "var", f"{name}-instance")
+
+
 def setupmethod(f: F) -> F:
     """Mark a registration method: it may not run once the app has handled a request."""
     f_name = f.__name__

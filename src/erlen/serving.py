@@ -21,7 +21,8 @@ import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
-from .logs import log_safe
+from .helpers import get_debug_flag, get_load_dotenv, getenv
+from .logging import log_safe
 from .reloader import (
     SERVER_FD_ENV,
     exit_with_parent,
@@ -48,7 +49,6 @@ WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 SSLContextArg = ssl.SSLContext | tuple[str, str | None] | str | None
 
 _log = logging.getLogger("erlen.serving")
-_TRUE = {"1", "true", "yes", "on"}
 
 # Request limits of the development server: gunicorn's defaults and setting names, so an app
 # meets the same limits under `erlen run` as under `erlen serve` (decision 010).
@@ -490,12 +490,12 @@ def run_app(
                 " * Ignoring a call to 'app.run()' while 'erlen run' serves the app."
             )
         return
-    if load_dotenv and os.environ.get("ERLEN_SKIP_DOTENV", "").lower() not in _TRUE:
+    if load_dotenv and get_load_dotenv():
         from .discovery import load_dotenv as _load_dotenv
 
         _load_dotenv()
-        if "ERLEN_DEBUG" in os.environ:
-            app.debug = os.environ["ERLEN_DEBUG"].lower() in _TRUE
+        if getenv("DEBUG") is not None:  # ERLEN_DEBUG, else FLASK_DEBUG
+            app.debug = get_debug_flag()
     if debug is not None:
         app.debug = bool(debug)
     server_name = app.config.get("SERVER_NAME")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from itsdangerous import Signer, TimestampSigner, URLSafeTimedSerializer
 
-from .json_tag import TaggedJSONSerializer
+from .json.tag import TaggedJSONSerializer
 
 if TYPE_CHECKING:
     from collections.abc import ItemsView, KeysView, ValuesView

@@ -26,10 +26,11 @@ from ..exceptions import (
     Aborter,
 )
 from ..globals import _get_request_ctx
+from ..helpers import get_debug_flag
 from ..json import DefaultJSONProvider, JSONProvider
-from ..logs import create_logger, log_safe
+from ..logging import create_logger, log_safe
 from ..routing import Map, Rule
-from ..scaffold import Scaffold, _endpoint_from_view_func, get_root_path, setupmethod
+from ..scaffold import Scaffold, _endpoint_from_view_func, find_instance_path, setupmethod
 from ..sessions import SecureCookieSessionInterface, SessionInterface
 from ..wrappers import Request, Response
 from .dispatch import RequestDispatch
@@ -179,14 +180,14 @@ class App(
     def make_config(self, instance_relative: bool = False) -> Config:
         root_path = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
-        defaults["DEBUG"] = os.environ.get("ERLEN_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+        defaults["DEBUG"] = get_debug_flag()
         return self.config_class(root_path, defaults)
 
     def make_aborter(self) -> Aborter:
         return self.aborter_class()
 
     def auto_find_instance_path(self) -> str:
-        return os.path.join(get_root_path(self.import_name), "instance")
+        return find_instance_path(self.import_name, self.name)
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"

@@ -43,8 +43,6 @@ _CHUNK = 256 * 1024
 # RFC 2046 boundary: 1..70 chars in practice; Werkzeug accepts up to 200 of
 # printable ASCII, not ending in a space. Compiled once at import.
 _VALID_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
-# A NUL byte, or '..' as a whole path segment (either separator), anywhere in a filename.
-_UNSAFE_FILENAME = re.compile(r"\x00|(?:^|[/\\])\.\.(?:$|[/\\])")
 # RFC 2231 / RFC 6266 extended filename parameter: filename*=charset'lang'pct
 _FILENAME_STAR = re.compile(r";\s*filename\*\s*=\s*([^;]*)", re.IGNORECASE)
 
@@ -113,9 +111,11 @@ def _segment_filename(segment: MultipartSegment) -> str | None:
             if star is not None:
                 filename = star
             break
-    if filename is not None and _UNSAFE_FILENAME.search(filename):
-        # Browsers send a bare name; NUL or a '..' segment is an attack shape, not a file.
-        raise BadRequest("Invalid filename in multipart upload.")
+    if filename is not None and "\x00" in filename:
+        # Kept as sent otherwise (Werkzeug too: '../x', '/etc/x', 'C:\\x' included; the app
+        # stores it through secure_filename). A NUL alone is refused: no client sends one and
+        # every OS call on it would raise ValueError, a 500 in the app (decision 005).
+        raise BadRequest("Invalid filename in multipart upload (NUL byte).")
     return filename
 
 

@@ -148,6 +148,12 @@ class MultiDict(TypeConversionDict):
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (type(self), (list(self.items(multi=True)),))
 
+    def __iter__(self) -> Iterator[Any]:
+        # Not dict's own slot: CPython copies a dict subclass that keeps it straight from the
+        # storage, so dict(md), {**md} and {}.update(md) would give the value lists. Overridden,
+        # they go through keys() and __getitem__: first values, as Werkzeug (cpython#87412).
+        return dict.__iter__(self)
+
     def __getitem__(self, key: Any) -> Any:
         try:
             lst = dict.__getitem__(self, key)

@@ -243,11 +243,14 @@ class Map:
                 elif host.endswith("." + server_name):
                     subdomain = host[: -len(server_name) - 1]
                 else:  # not under server_name (e.g. accessed by IP): matches nothing
-                    warnings.warn(
-                        f"Current server name {host!r} doesn't match configured"
-                        f" server name {server_name!r}",
-                        stacklevel=2,
-                    )
+                    try:
+                        warnings.warn(
+                            f"Current server name {host!r} doesn't match configured"
+                            f" server name {server_name!r}",
+                            stacklevel=2,
+                        )
+                    except Warning:
+                        pass  # -W error: the client's Host must not become a 500 (decision 009)
                     subdomain = "<invalid>"
         adapter.subdomain = subdomain or ""
         path = environ.get("PATH_INFO", "")

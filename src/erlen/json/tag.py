@@ -35,9 +35,9 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from .http.dates import http_date
-from .http.dates import parse_date as parse_http_date
-from .json import _default as _json_default
+from ..http.dates import http_date
+from ..http.dates import parse_date as parse_http_date
+from .provider import _default as _json_default
 
 __all__ = [
     "JSONTag",

@@ -1,4 +1,4 @@
-"""JSON: the app's provider (``app.json``) and the module-level helpers Flask exposes.
+"""JSON providers (Flask's ``flask.json.provider``): ``app.json`` and what it serialises.
 
 Serialises what Flask's default provider does: dates as HTTP dates, UUIDs and Decimals as
 strings, dataclasses as dicts, objects with ``__html__`` as their markup.
@@ -13,12 +13,13 @@ import typing as t
 import uuid
 from datetime import date
 
-from .globals import _get_current_app
-from .http.parsing import http_date
+from ..http.parsing import http_date
 
 if t.TYPE_CHECKING:
-    from .app import App
-    from .wrappers import Response
+    from ..app import App
+    from ..wrappers import Response
+
+__all__ = ["DefaultJSONProvider", "JSONProvider"]
 
 
 def _default(o: t.Any) -> t.Any:
@@ -152,39 +153,3 @@ def json_response(app: App, obj: t.Any) -> Response:
     if isinstance(provider, DefaultJSONProvider) and (provider._plan or provider._make_plan())[3]:
         return provider._respond(obj, app)
     return provider.response(obj)
-
-
-def dumps(obj: t.Any, **kwargs: t.Any) -> str:
-    app = _get_current_app(None)
-    if app is not None:
-        return app.json.dumps(obj, **kwargs)
-    kwargs.setdefault("default", _default)
-    return _json.dumps(obj, **kwargs)
-
-
-def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
-    fp.write(dumps(obj, **kwargs))
-
-
-def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
-    app = _get_current_app(None)
-    if app is not None:
-        return app.json.loads(s, **kwargs)
-    return _json.loads(s, **kwargs)
-
-
-def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
-    return loads(fp.read(), **kwargs)
-
-
-def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
-    """A JSON response from one value, several values (a list) or keyword arguments (a dict)."""
-    app = _get_current_app(None)
-    if app is None:
-        raise RuntimeError("jsonify() needs an active application context.")
-    provider = app.json
-    if isinstance(provider, DefaultJSONProvider) and (provider._plan or provider._make_plan())[3]:
-        # what response(*args, **kwargs) does, without repacking the arguments
-        obj = kwargs if kwargs and not args else provider._prepare_response_obj(args, kwargs)
-        return provider._respond(obj, app)
-    return provider.response(*args, **kwargs)

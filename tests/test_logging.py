@@ -1,10 +1,10 @@
-"""erlen.logs: log_safe (client text in log lines)."""
+"""erlen.logging: log_safe (client text in log lines)."""
 
 from __future__ import annotations
 
 import pytest
 
-from erlen.logs import log_safe
+from erlen.logging import log_safe
 
 
 @pytest.mark.parametrize(
