@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers as WHeaders
 import erlen
 from erlen import Erlen, g
 from erlen.ctx import AppContext
-from erlen.exceptions import BadRequest, HTTPException
+from erlen.exceptions import BadRequest, HTTPException, NotFound
 from erlen.http.parsing import parse_query_string
 from erlen.http.response import Response
 from erlen.json.provider import _compact_dumps, _default
@@ -36,6 +36,106 @@ def _env(path: str, method: str = "GET", **extra: Any) -> dict[str, Any]:
     }
     env.update(extra)
     return env
+
+
+# -- routing: Map.find (matching without an adapter) vs bind_to_environ(...).match(...) ----
+
+
+def _routing_map() -> Map:
+    return Map(
+        [
+            Rule("/", endpoint="index"),
+            Rule("/hello", endpoint="hello"),
+            Rule("/branch/", endpoint="branch"),
+            Rule("/post", endpoint="post", methods=["POST"]),
+            Rule("/user/<int:id>", endpoint="user"),
+            Rule("/user/<int:id>/<name>", endpoint="user_name"),
+            Rule("/price/<float:p>", endpoint="price"),
+            Rule("/small/<int(max=9):n>", endpoint="small"),
+            Rule("/old", endpoint="old", redirect_to="/hello"),
+            Rule("/files/<path:p>", endpoint="files"),
+            Rule("/ws", endpoint="ws", websocket=True),
+            Rule("/edit/<int:id>", endpoint="edit", methods=["POST"]),
+            Rule("/live/<int:id>", endpoint="live", websocket=True),
+            Rule("/both", endpoint="both_get", methods=["GET"]),
+            Rule("/both", endpoint="both_post", methods=["POST"]),
+            Rule("/<name>", endpoint="any_name", methods=["PUT"]),
+            Rule("/d", endpoint="d", defaults={"page": 1}),
+            Rule("/lax", endpoint="lax", strict_slashes=False),
+        ]
+    )
+
+
+def _general(m: Map, env: dict[str, Any]) -> Any:
+    try:
+        return m.bind_to_environ(env, subdomain="").match(return_rule=True)
+    except HTTPException as e:
+        return type(e)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/", "GET"),
+        ("/hello", "GET"),
+        ("/hello", "HEAD"),
+        ("/branch", "GET"),  # slash redirect: general path
+        ("/branch/", "GET"),
+        ("/post", "GET"),  # 405: general path
+        ("/post", "POST"),
+        ("/user/42", "GET"),
+        ("/user/42/bob", "GET"),
+        ("/user/x", "GET"),
+        ("/user/" + "9" * 5000, "GET"),  # int() refuses: no match, not a crash
+        ("/price/1.5", "GET"),
+        ("/small/5", "GET"),
+        ("/small/12", "GET"),  # converter limit: ValidationError
+        ("/old", "GET"),  # redirect_to: general path
+        ("/files/a/b/c.txt", "GET"),
+        ("/nope", "GET"),
+        ("//hello", "GET"),  # merged slashes: general path
+        ("/ws", "GET"),  # websocket mismatch: general path
+        ("/h\xc3\xa9llo", "GET"),  # non-ASCII path: general path
+        ("/edit/3", "GET"),  # dynamic 405: general path
+        ("/edit/3", "POST"),
+        ("/edit/x", "POST"),  # no rule matches: 404 at once
+        ("/live/3", "GET"),  # dynamic websocket mismatch: general path
+        ("/nope/deeper/still", "GET"),
+        ("/user//3", "GET"),  # merged slashes in a dynamic path: general path
+        ("/both", "GET"),
+        ("/both", "POST"),
+        ("/both", "DELETE"),  # 405 from the static table: the adapter answers
+        ("/hello", "PUT"),  # static path, another method, a dynamic rule takes it
+        ("/d", "GET"),  # defaults: not in the clean table
+        ("/lax/", "GET"),
+        ("/lax", "GET"),
+    ],
+)
+def test_find_agrees_with_the_adapter(path: str, method: str) -> None:
+    m = _routing_map()
+    env = _env("/", method=method, PATH_INFO=path)
+    general = _general(m, env)
+    if not path.isascii():
+        return  # the app binds an adapter for these (Map.find takes ASCII paths)
+    found = m.find("", path, method)
+    if found is None:
+        return  # the app binds an adapter: the general answer
+    if isinstance(found, NotFound):
+        assert general is NotFound
+    else:
+        assert found == general
+
+
+def test_find_answers_the_plain_cases_itself() -> None:
+    m = _routing_map()
+    rule, args = m.find("", "/user/7", "GET")  # type: ignore[misc]
+    assert rule.endpoint == "user" and args == {"id": 7} and type(args["id"]) is int
+    assert m.find("", "/hello", "GET")[0].endpoint == "hello"  # type: ignore[index]
+    assert m.find("", "/both", "POST")[0].endpoint == "both_post"  # type: ignore[index]
+    assert isinstance(m.find("", "/nope/deeper/still", "GET"), NotFound)
+    assert m.find("", "/d", "GET") == (m._rules_by_endpoint["d"][0], {"page": 1})
+    for path, method in [("/branch", "GET"), ("/post", "GET"), ("/old", "GET")]:
+        assert m.find("", path, method) is None, path
 
 
 def test_custom_converter_value_error_still_propagates() -> None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import HTTPException
 from .globals import (
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 _sentinel = object()
 _IMPLIED_PUSH: Any = None  # the token of an implied app context's push by its request
-_new_tuple = tuple.__new__
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -133,7 +132,7 @@ class AppContext:
             if len(tokens) == 1 and (
                 app.teardown_appcontext_funcs
                 or appcontext_tearing_down.receivers
-                or app.request_plan().calls_teardown_appcontext
+                or (app.request_plan or app.build_request_plan()).calls_teardown_appcontext
             ):
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
@@ -166,16 +165,12 @@ class AppContext:
         return f"<{type(self).__name__} of {self.app.name!r}>"
 
 
-class _Push(NamedTuple):
-    """What one push of a request context changed, undone by its pop."""
-
-    token: contextvars.Token[RequestContext]
-    #: The app context this push pushed for the request (None if it pushed none).
-    pushed_app_ctx: AppContext | None
-    #: ``_app_ctx`` before this push.
-    previous_app_ctx: AppContext | None
-    #: True when the request runs in its implied app context (see ``app_ctx``).
-    implied: bool
+#: What one push of a request context changed, undone by its pop: the request context
+#: variable's token, the app context this push pushed for the request (None if it pushed
+#: none), ``_app_ctx`` before this push, and whether the request runs in its implied app
+#: context (see ``RequestContext.app_ctx``). A plain tuple, unpacked by these names: one is
+#: built per request, and a NamedTuple costs three times as much to build.
+_Push = tuple[contextvars.Token["RequestContext"], "AppContext | None", "AppContext | None", bool]
 
 
 class RequestContext:
@@ -321,7 +316,7 @@ class RequestContext:
 
     def push(self) -> None:
         app = self.app
-        plan = app.request_plan()
+        plan = app.request_plan or app.build_request_plan()
         self.plan = plan
         prev = self._app_ctx
         pushed: AppContext | None = None
@@ -343,8 +338,7 @@ class RequestContext:
         else:
             pushed = self._app_ctx = app.app_context()
             pushed.push()
-        # tuple.__new__: a NamedTuple's own __new__ is a Python function, called per request
-        self._pushes.append(_new_tuple(_Push, (_set_request_ctx(self), pushed, prev, implied)))
+        self._pushes.append((_set_request_ctx(self), pushed, prev, implied))
         request = self.request
         if request.url_rule is None and request.routing_exception is None:
             self.match_request()  # not matched yet (a nested push of this context is)

@@ -208,7 +208,7 @@ class App(
             self.jinja_env.auto_reload = value
 
     def _check_setup_finished(self, f_name: str) -> None:
-        self._plan = None  # what requests run is resolved again from the new setup
+        self.request_plan = None  # what requests run is resolved again from the new setup
         if self._got_first_request:
             raise AssertionError(
                 f"The setup method '{f_name}' can no longer be called"

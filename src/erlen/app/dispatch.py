@@ -79,21 +79,22 @@ class RequestDispatch(Scaffold):
         def make_response(self, rv: t.Any) -> Response: ...
         def handle_user_exception(self, e: Exception) -> t.Any: ...
 
-    _plan: RequestPlan | None = None
+    #: The app's request plan once built (see :mod:`erlen.app.plan`), else None: it is
+    #: built on the first request and again after a setup change (``build_request_plan``).
+    request_plan: RequestPlan | None = None
 
     # -- the plan ---------------------------------------------------------------------
-    def request_plan(self) -> RequestPlan:
-        """This app's request plan, built on first use (see :mod:`erlen.app.plan`)."""
-        plan = self._plan
-        if plan is None:
-            plan = self._plan = RequestPlan(self)  # type: ignore[arg-type]
+    def build_request_plan(self) -> RequestPlan:
+        """Build (and keep) this app's request plan: ``app.request_plan or
+        app.build_request_plan()`` is the plan."""
+        plan = self.request_plan = RequestPlan(self)  # type: ignore[arg-type]
         return plan
 
     def __setattr__(self, name: str, value: t.Any) -> None:
         # Replacing a request-path method or a hook registry on the instance changes what
         # requests must run: the plan is built again on the next request.
         if name in PLAN_INPUTS:
-            object.__setattr__(self, "_plan", None)
+            object.__setattr__(self, "request_plan", None)
         object.__setattr__(self, name, value)
 
     # -- dispatch ---------------------------------------------------------------------

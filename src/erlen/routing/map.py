@@ -168,6 +168,15 @@ class Map:
         ``path`` is ASCII and the request no websocket upgrade (the caller checks); the
         answer is what ``bind_to_environ(...).match(return_rule=True)`` gives for it."""
         matcher = self._matcher or self._get_matcher()
+        if not matcher.dynamic_domains:
+            domain = matcher.static_domains.get(domain_part)
+            if domain is not None:
+                entries = domain.clean.get(path)
+                if entries is not None:  # a static path: the first rule taking the method
+                    for methods, rule in entries:
+                        if methods is None or method in methods:
+                            return rule, {}
+                    return None  # a 405 (or another method's rule): the adapter's answer
         try:
             rule, values, kind = matcher.match(domain_part, path, method, False)
         except NoMatch as exc:

@@ -83,11 +83,14 @@ class _Node:
 class _Domain:
     """All rules sharing one domain pattern."""
 
-    __slots__ = ("static", "root", "tails", "regex", "variables", "has_dynamic")
+    __slots__ = ("static", "clean", "root", "tails", "regex", "variables", "has_dynamic")
 
     def __init__(self, regex: Any = None, variables: Any = None) -> None:
         # path -> [StaticEntry], exact entries first
         self.static: dict[str, list[StaticEntry]] = {}
+        # path -> ((methods, rule), ...) for the static paths whose every rule matches them
+        # exactly, for plain requests, with nothing to do after matching (Map.find's table)
+        self.clean: dict[str, tuple[tuple[set[str] | None, Rule], ...]] = {}
         self.root = _Node()
         # "/prefix/" -> TailEntry for the trie nodes whose first rule ends in one plain
         # <int>/<string> segment: when that rule accepts the request, it is what the walk
@@ -146,6 +149,15 @@ class Matcher:
                 entries.sort(key=lambda e: e.kind)  # exact entries before slash variants
             _sort_tree(domain.root, order)
             _collect_tails(domain.root, "/", domain.tails)
+            for path, entries in domain.static.items():
+                if all(
+                    e.kind == EXACT
+                    and not e.websocket
+                    and not e.defaults
+                    and not e.rule._post_match
+                    for e in entries
+                ):
+                    domain.clean[path] = tuple((e.methods, e.rule) for e in entries)
 
     @staticmethod
     def _add(domain: _Domain, rule: Rule) -> None:
