@@ -211,7 +211,9 @@ class RequestDispatch(Scaffold):
             for url_func in hooks.url_value_preprocessors:
                 url_func(req.endpoint, req.view_args)
         for before_func in hooks.before_request:
-            rv = call_hook(before_func)
+            rv = before_func()  # call_hook, inlined: one call per hook, not two
+            if type(rv) is CoroutineType:
+                rv = run_coroutine(rv)
             if rv is not None:
                 return rv
         return None
@@ -222,10 +224,14 @@ class RequestDispatch(Scaffold):
         for func in ctx.after_request_functions:
             response = call_hook(func, response)
         for func in ctx.hooks.after_request:
-            response = call_hook(func, response)
-        session = ctx.session_to_save()
-        if session is not None:
-            self.session_interface.save_session(self, session, response)
+            response = func(response)  # call_hook, inlined: one call per hook, not two
+            if type(response) is CoroutineType:
+                response = run_coroutine(response)
+        # a session was opened, or a cookie may hold one to refresh (session_to_save decides)
+        if ctx.opened_session is not None or "HTTP_COOKIE" in ctx.request.environ:
+            session = ctx.session_to_save()
+            if session is not None:
+                self.session_interface.save_session(self, session, response)
         return response
 
     # -- contexts ---------------------------------------------------------------------
