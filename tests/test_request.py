@@ -81,13 +81,21 @@ class CountingStream:
 # -- basics -------------------------------------------------------------------------
 
 
-def test_init_is_lazy_and_populates_environ() -> None:
+def test_init_is_lazy() -> None:
     env = _environ()
     req = Request(env)
-    assert env["erlen.request"] is req
     assert req.method == "GET"
     assert "args" not in req.__dict__ and "path" not in req.__dict__
     assert Request(_environ(), shallow=True).environ is not None
+
+
+def test_the_request_does_not_link_itself_into_its_environ() -> None:
+    """Werkzeug's populate_request is accepted and ignored: a request in its own environ
+    would be a reference cycle (decision 008)."""
+    env = _environ()
+    before = set(env)
+    Request(env, populate_request=True)
+    assert set(env) == before
 
 
 def test_method_uppercased_and_defaults() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -208,7 +208,8 @@ class RequestContext:
         #: never touches the session neither opens nor saves one.
         self.opened_session: SessionMixin | None = session
         #: Functions registered with ``after_this_request``, run before the after hooks.
-        self.after_request_functions: list[Callable[[Response], Response]] = []
+        # (an empty tuple until the first one: most requests register none)
+        self.after_request_functions: Sequence[Callable[[Response], Response]] = ()
         # ``plan`` (the app's request plan) and ``hooks`` (this request's) are set at push
         # The app context this request runs in: the one active at push, one pushed for it, or
         # (None until first use) the implied one, see ``app_ctx``.
@@ -369,15 +370,8 @@ class RequestContext:
             ctx = _get_request_ctx()
             token, pushed, previous, implied = pushes.pop()
             _reset_request_ctx(token)
-            if not pushes:
-                request = self.request
-                environ = request.environ
-                # request and environ refer to each other: unlinked, both are freed by
-                # reference counting when the server drops the environ (no cycle)
-                if environ.get("erlen.request") is request:
-                    del environ["erlen.request"]
-                if request.routing_exception is not None:
-                    _drop_tracebacks(request.routing_exception)
+            if not pushes and self.request.routing_exception is not None:
+                _drop_tracebacks(self.request.routing_exception)
             if pushed is not None:
                 pushed.pop(exc)
             elif implied and (
@@ -436,7 +430,7 @@ def after_this_request(f: F) -> F:
         raise RuntimeError(
             "'after_this_request' can only be used when a request context is active."
         )
-    ctx.after_request_functions.append(f)
+    ctx.after_request_functions = [*ctx.after_request_functions, f]
     return f
 
 

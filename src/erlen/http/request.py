@@ -143,6 +143,8 @@ class Request:
     def __init__(
         self, environ: dict[str, Any], populate_request: bool = True, shallow: bool = False
     ) -> None:
+        # populate_request: Werkzeug's, accepted for compatibility; erlen never links the
+        # request into its environ (a reference cycle per request; decision 008)
         self.environ = environ
         self.shallow = shallow
         method = environ.get("REQUEST_METHOD", "GET")
@@ -151,8 +153,6 @@ class Request:
         self.url_rule = None
         self.view_args = None
         self.routing_exception = None
-        if populate_request and not shallow:
-            environ["erlen.request"] = self
 
     def __repr__(self) -> str:
         try:
