@@ -129,6 +129,8 @@ class Request:
     view_args: dict[str, Any] | None
     routing_exception: Exception | None
 
+    #: True for a request that may not read its body (Werkzeug's ``shallow``).
+    shallow: bool = False
     _cached_data: bytes | None = None
     _cached_json: tuple[Any, Any] = (Ellipsis, Ellipsis)
     #: False when a subclass overrides ``close``. While true, ``close`` has work only if files
@@ -146,7 +148,8 @@ class Request:
         # populate_request: Werkzeug's, accepted for compatibility; erlen never links the
         # request into its environ (a reference cycle per request; decision 008)
         self.environ = environ
-        self.shallow = shallow
+        if shallow:
+            self.shallow = True
         method = environ.get("REQUEST_METHOD", "GET")
         # the server's string as it is when already upper-case (its hash may be cached)
         self.method: str = method if method.isupper() else method.upper()

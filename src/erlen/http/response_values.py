@@ -100,6 +100,31 @@ def clean_status(value: str | int) -> tuple[str, int]:
     return _status_line(code), code
 
 
+#: Header items (as a tuple) found valid, and whether they hold a Content-Type (bounded): a
+#: view returns the same few header dicts request after request.
+_CHECKED_ITEMS: dict[tuple[tuple[Any, Any], ...], bool] = {}
+
+
+def _check_items(lst: list[tuple[Any, Any]]) -> bool | None:
+    """Validate header items as ``Headers`` would: whether they hold a Content-Type, or None
+    for what only the general path takes (a non-str value, a Content-Length)."""
+    has_ct = False
+    kinds = _NAME_KINDS
+    for key, value in lst:
+        if value.__class__ is not str:
+            return None
+        kind = kinds.get(key)
+        if kind is None:
+            kind = _name_kind(key)
+        if kind:
+            if kind == 2:
+                return None
+            has_ct = True
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise ValueError("Header values must not contain CR, LF or NUL characters.")
+    return has_ct
+
+
 def plain_header_list(
     headers: Any, default_mimetype: str | None, mimetype: str | None, length: int
 ) -> list[tuple[str, str]] | None:
@@ -116,20 +141,18 @@ def plain_header_list(
         has_ct = False
     elif type(headers) is dict:
         lst = list(headers.items())
-        has_ct = False
-        kinds = _NAME_KINDS
-        for key, value in lst:
-            if value.__class__ is not str:
+        try:
+            items = tuple(lst)
+            found = _CHECKED_ITEMS.get(items)
+        except TypeError:  # an unhashable value: not a plain str one
+            return None
+        if found is None:
+            found = _check_items(lst)
+            if found is None:
                 return None
-            kind = kinds.get(key)
-            if kind is None:
-                kind = _name_kind(key)
-            if kind:
-                if kind == 2:
-                    return None
-                has_ct = True
-            if "\n" in value or "\r" in value or "\0" in value:
-                raise ValueError("Header values must not contain CR, LF or NUL characters.")
+            if len(_CHECKED_ITEMS) < 512:
+                _CHECKED_ITEMS[items] = found
+        has_ct = found
         if has_ct:
             if mimetype is not None:
                 return None
