@@ -284,13 +284,14 @@ class RequestContext:
         ``routing_exception`` (404, 405, a redirect) that dispatching raises."""
         request = self.request
         adapter = self._url_adapter
+        plan = self.plan
         if adapter is _sentinel:
-            if self.plan.unbound_matching:
+            if plan.unbound_matching:
                 # The adapter create_url_adapter would bind matches in the default domain:
                 # find the rule without binding one (URL building binds it on first use).
                 # Anything but a clean hit or a plain miss gets the adapter's full answer.
                 environ = request.environ
-                config = self.app.config
+                config = plan.config
                 path = environ.get("PATH_INFO", "")
                 host = environ.get("HTTP_HOST")
                 if (
@@ -300,7 +301,7 @@ class RequestContext:
                     and "HTTP_UPGRADE" not in environ
                     and (host is None or host.isascii())
                 ):
-                    found = self.app.url_map.find(self.plan.domain_part, path, request.method)
+                    found = plan.url_map.find(plan.domain_part, path, request.method)
                     if type(found) is tuple:
                         request.url_rule, request.view_args = found
                         return

@@ -136,10 +136,9 @@ class RequestDispatch(Scaffold):
         is, exactly what that ``Response`` would have sent. (``full_dispatch_request`` is
         this with ``plain`` false; a replaced one is called instead.)"""
         if plain:
-            plan = ctx.plan
-            if plan.calls_full_dispatch:
+            if ctx.plan.calls_full_dispatch:
                 return self.full_dispatch_request()
-            plain = plan.plain_answers
+            plain = ctx.hooks.answers_plain
         if not self._got_first_request:
             self._got_first_request = True  # setup is closed from now on, as in Flask
         try:
@@ -158,7 +157,6 @@ class RequestDispatch(Scaffold):
                 e.__traceback__ = None
         if (
             plain
-            and not ctx.hooks.after_request
             and not ctx.after_request_functions
             and ctx.opened_session is None
             and "HTTP_COOKIE" not in ctx.request.environ

@@ -48,6 +48,7 @@ PLAN_INPUTS = frozenset(
         "make_response",
         "response_class",
         "url_map",
+        "config",
         "subdomain_matching",
     }
 )
@@ -65,6 +66,9 @@ class EndpointHooks(NamedTuple):
     teardown_request: tuple[Hook, ...]
     #: Whether ``preprocess_request`` has anything to call.
     runs_before: bool
+    #: Whether a request may get a plain answer (no ``Response`` object; see
+    #: ``App.handle_request``): the plan allows them and no after-request hook would see it.
+    answers_plain: bool
 
 
 def _default(cls: type, name: str) -> t.Any:
@@ -122,6 +126,8 @@ class RequestPlan:
         "calls_teardown_appcontext",
         "implied_app_context",
         "unbound_matching",
+        "url_map",
+        "config",
         "calls_full_dispatch",
         "plain_answers",
         "domain_part",
@@ -165,6 +171,9 @@ class RequestPlan:
             and not url_map.host_matching
             and not app.subdomain_matching
         )
+        #: The app's map and config (the plan is dropped when ``url_map`` is assigned).
+        self.url_map = url_map
+        self.config = app.config
         #: The domain part those requests match in.
         self.domain_part: str = url_map.default_subdomain or ""
         #: The hooks of each endpoint seen so far (``hooks`` fills it).
@@ -178,14 +187,16 @@ class RequestPlan:
         outer_first = (None, *reversed(chain))
         inner_first = (*chain, None)
         preprocessors = _collect(url_value_preprocessors, outer_first)
+        after_funcs = _collect_reversed(after, inner_first)
         before_funcs = _collect(before, outer_first)
         hooks = EndpointHooks(
             chain,
             preprocessors,
             before_funcs,
-            _collect_reversed(after, inner_first),
+            after_funcs,
             _collect_reversed(teardown, inner_first),
             bool(preprocessors or before_funcs),
+            self.plain_answers and not after_funcs,
         )
         self.by_endpoint[endpoint] = hooks
         return hooks
