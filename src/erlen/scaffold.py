@@ -9,9 +9,9 @@ import sys
 import typing as t
 from collections import defaultdict
 from collections.abc import Callable
-from functools import cached_property
 
 from .exceptions import HTTPException, default_exceptions
+from .http.speedups import cached_property
 
 if t.TYPE_CHECKING:
     from jinja2 import BaseLoader

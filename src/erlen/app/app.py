@@ -17,7 +17,6 @@ import typing as t
 import weakref
 from collections.abc import Callable
 from datetime import timedelta
-from functools import cached_property
 from types import TracebackType
 
 from ..config import Config, ConfigAttribute
@@ -27,6 +26,7 @@ from ..exceptions import (
 )
 from ..globals import _get_request_ctx
 from ..helpers import get_debug_flag
+from ..http.speedups import cached_property
 from ..json import DefaultJSONProvider, JSONProvider
 from ..logging import create_logger, log_safe
 from ..routing import Map, Rule

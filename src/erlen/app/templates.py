@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable
-from functools import cached_property
 from itertools import chain
 
 from ..globals import _get_request_ctx
+from ..http.speedups import cached_property
 from ..scaffold import Scaffold, setupmethod
 from .dispatch import call_hook
 
