@@ -57,8 +57,8 @@ def _paired_median(results: Results, scenario: str, peer: str) -> float | None:
 
 
 def _targets(results: Results, heading: str = "##") -> list[str]:
-    """Issue 5's in-process targets, judged on this run's numbers (rows whose inputs were not
-    measured are left out)."""
+    """Issue 5's and 11's in-process targets, judged on this run's numbers (rows whose inputs
+    were not measured are left out)."""
 
     def t(scenario: str, peer: str) -> float | None:
         v = _cell(results, scenario, peer)
@@ -75,6 +75,15 @@ def _targets(results: Results, heading: str = "##") -> list[str]:
             )
         if e and flask:
             rows.append((f"{sc}: ≥ 8× flask", f"{flask / e:.1f}×", flask / e >= 8))
+    hooks, hello = t("hooks", "erlen"), t("hello", "erlen")
+    if hooks and hello:
+        rows.append(
+            (
+                "hooks (one before-, one after-request hook): ≤ 1.3 × hello",
+                f"{hooks / hello:.2f}×",
+                hooks <= 1.3 * hello,
+            )
+        )
     e, jinja, hello = t("template", "erlen"), t("template", JINJA_DIRECT), t("hello", "erlen")
     if e and jinja and hello:
         limit = 1.1 * (jinja + hello)
@@ -98,7 +107,7 @@ def _targets(results: Results, heading: str = "##") -> list[str]:
             rows.append((f"upload: ≤ 1.3 × {col}", f"{e / ref:.2f}×", e <= 1.3 * ref))
     if not rows:
         return []
-    out = ["", f"{heading} Targets (issue 5), judged on this run", "", "| target | this run | met |"]
+    out = ["", f"{heading} Targets (issues 5 and 11), judged on this run", "", "| target | this run | met |"]
     out.append("|---|---:|:---:|")
     out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in rows]
     return out

@@ -250,3 +250,18 @@ def test_rounds_are_interleaved_in_alternating_order() -> None:
         "b": (3.0, 4, 4),
         "c": (4.0, 4, 4),
     }
+
+
+@pytest.mark.parametrize(("hooks_us", "met"), [(5.2, "yes"), (5.3, "**no**")])
+def test_hooks_target_is_judged_against_hello(hooks_us: float, met: str) -> None:
+    from bench import report
+
+    results = {
+        "inprocess": {
+            "hello": {"erlen": {"us": 4.0, "all_us": [4.0]}},
+            "hooks": {"erlen": {"us": hooks_us, "all_us": [hooks_us]}},
+        }
+    }
+    rows = "\n".join(report._targets(results))
+    ratio = f"{hooks_us / 4.0:.2f}×"
+    assert f"| hooks (one before-, one after-request hook): ≤ 1.3 × hello | {ratio} | {met} |" in rows
