@@ -17,7 +17,7 @@ from .ctx import (
     has_app_context,
     has_request_context,
 )
-from .globals import current_app, g, request, session
+from .globals import LocalProxy, current_app, g, request, session
 from .helpers import (
     abort,
     flash,
@@ -60,6 +60,7 @@ __all__ = [
     "Config",
     "Erlen",
     "Flask",
+    "LocalProxy",
     "Markup",
     "Request",
     "Response",

@@ -8,6 +8,7 @@ push an app context of its own when none is active (see ``_CurrentAppContext``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
@@ -210,6 +211,36 @@ def _proxy(cv: ContextVar[Any], attr: str | None, message: str) -> Any:
         },
     )
     return object.__new__(cls)
+
+
+def LocalProxy(  # noqa: N802 - Werkzeug's name; a factory, each proxy has its own class
+    local: ContextVar[Any] | Callable[[], Any],
+    name: str | None = None,
+    *,
+    unbound_message: str | None = None,
+) -> Any:
+    """A proxy to whatever ``local`` gives now: a ``ContextVar``'s value or a function's
+    return (``current_user = LocalProxy(lambda: get_user())``), or that object's attribute
+    ``name``. Werkzeug's ``LocalProxy`` API, for extensions; it forwards like ``request``.
+
+    Outside a context (the ``ContextVar`` unset, or the function raising ``LookupError``)
+    using the proxy raises ``RuntimeError(unbound_message)``.
+    """
+    message = unbound_message or "object is not bound"
+    if isinstance(local, ContextVar):
+        return _proxy(local, name, message)
+    if not callable(local):
+        raise TypeError(f"LocalProxy needs a ContextVar or a callable, not {type(local).__name__}")
+    return _proxy(cast("ContextVar[Any]", _Callable(local)), name, message)
+
+
+class _Callable:
+    """A callable seen as a ContextVar by ``_proxy`` (``get()`` calls it)."""
+
+    __slots__ = ("get",)
+
+    def __init__(self, func: Callable[[], Any]) -> None:
+        self.get = func
 
 
 current_app: Erlen = _proxy(_cv_current_app, None, _no_app_msg)
