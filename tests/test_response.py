@@ -531,3 +531,43 @@ def test_head_of_a_buffered_200_sends_headers_without_body() -> None:
     it = Response("hello")({"REQUEST_METHOD": "HEAD"}, lambda s, h: got.append(h))
     assert b"".join(it) == b""
     assert ("Content-Length", "5") in got[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "headers"),
+    [
+        (404, [("Content-Type", "text/html; charset=utf-8")]),
+        (405, [("Content-Type", "text/html; charset=utf-8"), ("Allow", "GET, HEAD")]),
+        (503, [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", "5")]),
+        (200, [("Content-Type", "text/plain")]),
+        (204, [("Content-Type", "text/html; charset=utf-8")]),
+        (304, [("Content-Type", "text/html; charset=utf-8")]),
+        (199, [("Content-Type", "text/html; charset=utf-8")]),
+        (599, [("Content-Type", "text/html; charset=utf-8")]),
+        (None, [("Content-Type", "text/html; charset=utf-8")]),
+        (404, [("Content-Type", "text/html"), ("Content-Length", "3")]),
+    ],
+)
+def test_error_responses_are_built_as_the_constructor_builds_them(
+    code: Any, headers: list[tuple[str, str]]
+) -> None:
+    """HTTPException's response factory (erlen.http.response._error_response) takes a short
+    way for ordinary statuses: the same status, headers and body as Response(...)."""
+    from erlen.http.datastructures import Headers
+    from erlen.http.response import _error_response
+
+    def sent(response: Response) -> tuple[Any, ...]:
+        got: list[Any] = []
+        body = b"".join(response({"REQUEST_METHOD": "GET"}, lambda s, h: got.extend([s, h])))
+        return (*got, body)
+
+    for body in ("<p>page</p>", b"<p>bytes</p>"):
+        shared = list(headers)
+        try:
+            want = sent(Response(body, status=code, headers=Headers(list(headers))))
+        except (ValueError, TypeError) as exc:
+            with pytest.raises(type(exc)):
+                _error_response(body, code, shared)
+            continue
+        assert sent(_error_response(body, code, shared)) == want
+        assert shared == headers  # the exception's list is not changed

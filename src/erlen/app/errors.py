@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
     from ..config import Config
     from ..ctx import RequestContext
     from ..wrappers import Response
+    from .plan import RequestPlan
 
 _log = logging.getLogger("erlen")
 
@@ -30,7 +31,11 @@ _BAD_INPUT_CODES = frozenset({400, 405, 411, 413, 414, 415, 422, 431})
 class ErrorHandling(Scaffold):
     """The error half of ``Erlen`` (a mixin: ``Erlen`` is the only class that uses it)."""
 
-    if t.TYPE_CHECKING:  # provided by Erlen
+    if t.TYPE_CHECKING:  # provided by App
+        request_plan: RequestPlan | None
+
+        def build_request_plan(self) -> RequestPlan: ...
+
         config: Config
         testing: t.Any
         debug: bool
@@ -49,9 +54,26 @@ class ErrorHandling(Scaffold):
         ) -> None: ...
 
     def _find_error_handler(
-        self, e: BaseException, blueprints: list[str]
+        self, e: BaseException, blueprints: t.Sequence[str]
     ) -> Callable[[t.Any], t.Any] | None:
-        exc_class, code = self._get_exc_class_and_code(type(e))  # type: ignore[arg-type]
+        """The handler for ``e``: by code, then by class hierarchy, blueprint first. Resolved
+        once per exception class and blueprint chain into the request plan."""
+        plan = self.request_plan or self.build_request_plan()
+        key = (type(e), tuple(blueprints))
+        handlers = plan.error_handlers
+        try:
+            return handlers[key]
+        except KeyError:
+            pass
+        handler = self._resolve_error_handler(type(e), key[1])
+        if len(handlers) < 1024:
+            handlers[key] = handler
+        return handler
+
+    def _resolve_error_handler(
+        self, exc_type: type[BaseException], blueprints: tuple[str, ...]
+    ) -> Callable[[t.Any], t.Any] | None:
+        exc_class, code = self._get_exc_class_and_code(exc_type)  # type: ignore[arg-type]
         names = (*blueprints, None)
         for c in (code, None) if code is not None else (None,):
             for name in names:
@@ -84,7 +106,7 @@ class ErrorHandling(Scaffold):
             _log.warning("%d %s: %s", e.code, _request_line(ctx), e.description)
         elif _log.isEnabledFor(logging.DEBUG):
             _log.debug("%d %s", e.code, _request_line(ctx))
-        handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
+        handler = self._find_error_handler(e, ctx.hooks.blueprints if ctx else ())
         if handler is None:
             return e
         return call_hook(handler, e)
@@ -97,7 +119,7 @@ class ErrorHandling(Scaffold):
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return self.handle_http_exception(e)
         ctx = _get_request_ctx(None)
-        handler = self._find_error_handler(e, ctx.request.blueprints if ctx else [])
+        handler = self._find_error_handler(e, ctx.hooks.blueprints if ctx else ())
         if handler is None:
             raise e
         return call_hook(handler, e)
@@ -117,7 +139,7 @@ class ErrorHandling(Scaffold):
         self.log_exception(exc_info)
         server_error: t.Any = InternalServerError(original_exception=e)
         ctx = _get_request_ctx(None)
-        handler = self._find_error_handler(server_error, ctx.request.blueprints if ctx else [])
+        handler = self._find_error_handler(server_error, ctx.hooks.blueprints if ctx else ())
         if handler is not None:
             server_error = call_hook(handler, server_error)
         return self.finalize_request(server_error, from_error_handler=True)

@@ -42,6 +42,7 @@ PLAN_INPUTS = frozenset(
         "after_request_funcs",
         "teardown_request_funcs",
         "url_value_preprocessors",
+        "error_handler_spec",
         "create_url_adapter",
         "full_dispatch_request",
         "finalize_request",
@@ -119,6 +120,7 @@ class RequestPlan:
 
     __slots__ = (
         "by_endpoint",
+        "error_handlers",
         "_registries",
         "calls_preprocess",
         "calls_process_response",
@@ -176,6 +178,9 @@ class RequestPlan:
         self.config = app.config
         #: The domain part those requests match in.
         self.domain_part: str = url_map.default_subdomain or ""
+        #: ``(exception class, blueprint chain)`` -> its error handler or None, resolved on
+        #: first use (``App._find_error_handler``).
+        self.error_handlers: dict[tuple[type, tuple[str, ...]], Hook | None] = {}
         #: The hooks of each endpoint seen so far (``hooks`` fills it).
         self.by_endpoint: dict[str | None, EndpointHooks] = {}
 

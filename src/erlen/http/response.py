@@ -613,8 +613,27 @@ def _error_response(
     body: str | bytes, code: int | None, header_list: list[tuple[str, str]]
 ) -> Response:
     """An HTTP error's response (``HTTPException.get_response``); its headers come from the
-    exception class, not from a client, so they are used as they are."""
-    return Response(body, status=code, headers=Headers._from_list(header_list))
+    exception class, not from a client, so they are used as they are (``Content-Length``
+    added), as ``Response(body, status=code, headers=Headers(header_list))`` would."""
+    status = STATUS_LINES.get(code) if type(code) is int else None  # type: ignore[arg-type]
+    if (
+        status is None
+        or not 200 <= code < 600  # type: ignore[operator]
+        or code in (204, 304)
+        or any(key.lower() == "content-length" for key, _ in header_list)
+    ):
+        return Response(body, status=code, headers=Headers._from_list([*header_list]))
+    data = body.encode() if type(body) is str else body
+    n = len(data)
+    header_list = [*header_list, ("Content-Length", LENGTHS[n] if n < 2048 else str(n))]
+    self = _new_object(Response)
+    self._status = status
+    self._status_code = code  # type: ignore[assignment]
+    hdrs = self.headers = _new_object(Headers)
+    hdrs._list = header_list
+    self.response = [data]  # type: ignore[list-item]
+    self._on_close = None
+    return self
 
 
 set_response_factory(_error_response)
