@@ -187,7 +187,8 @@ class RequestContext:
         "plan",
         "hooks",
         "_app_ctx",
-        "_pushes",
+        "_push",
+        "_nested_pushes",
     )
 
     def __init__(
@@ -214,7 +215,9 @@ class RequestContext:
         # The app context this request runs in: the one active at push, one pushed for it, or
         # (None until first use) the implied one, see ``app_ctx``.
         self._app_ctx: AppContext | None = None
-        self._pushes: list[_Push] = []
+        # the outermost push, and the pushes inside it (a list made only for those)
+        self._push: _Push | None = None
+        self._nested_pushes: list[_Push] | None = None
 
     @property
     def app_ctx(self) -> AppContext:
@@ -222,7 +225,7 @@ class RequestContext:
         app_ctx = self._app_ctx
         if app_ctx is None:
             app_ctx = self._app_ctx = self.app.app_context()
-            if self._pushes:
+            if self._push is not None:
                 # Stands for this request's push of it (no ContextVar is set): re-entering it
                 # (``with app_ctx:``) is then a nested push, which does not tear it down.
                 app_ctx._cv_tokens.append(_IMPLIED_PUSH)
@@ -340,7 +343,13 @@ class RequestContext:
         else:
             pushed = self._app_ctx = app.app_context()
             pushed.push()
-        self._pushes.append((_set_request_ctx(self), pushed, prev, implied))
+        record = (_set_request_ctx(self), pushed, prev, implied)
+        if self._push is None:
+            self._push = record
+        elif self._nested_pushes is None:
+            self._nested_pushes = [record]
+        else:
+            self._nested_pushes.append(record)
         request = self.request
         if request.url_rule is None and request.routing_exception is None:
             self.match_request()  # not matched yet (a nested push of this context is)
@@ -349,9 +358,9 @@ class RequestContext:
         self.hooks = plan.by_endpoint.get(endpoint) or plan.hooks(endpoint)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
-        pushes = self._pushes
+        nested = self._nested_pushes
         try:
-            if len(pushes) == 1:
+            if not nested:
                 if (
                     self.hooks.teardown_request
                     or self.plan.calls_teardown_request
@@ -369,10 +378,16 @@ class RequestContext:
                     request.close()
         finally:
             ctx = _get_request_ctx()
-            token, pushed, previous, implied = pushes.pop()
+            if nested:
+                token, pushed, previous, implied = nested.pop()
+            else:
+                if self._push is None:
+                    raise AssertionError(f"Popped a request context that was not pushed ({self!r})")
+                token, pushed, previous, implied = self._push
+                self._push = None
+                if self.request.routing_exception is not None:
+                    _drop_tracebacks(self.request.routing_exception)
             _reset_request_ctx(token)
-            if not pushes and self.request.routing_exception is not None:
-                _drop_tracebacks(self.request.routing_exception)
             if pushed is not None:
                 pushed.pop(exc)
             elif implied and (
