@@ -571,3 +571,31 @@ def test_error_responses_are_built_as_the_constructor_builds_them(
             continue
         assert sent(_error_response(body, code, shared)) == want
         assert shared == headers  # the exception's list is not changed
+
+
+def test_headers_are_made_on_first_use_and_what_is_sent_follows_them() -> None:
+    def sent(response: Response) -> list[tuple[str, str]]:
+        got: list[Any] = []
+        b"".join(response({"REQUEST_METHOD": "GET"}, lambda s, h: got.extend([s, h])))
+        return got[1]  # type: ignore[no-any-return]
+
+    untouched = Response("hello", 200, {"X-A": "1"})
+    assert sent(untouched) == [
+        ("X-A", "1"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", "5"),
+    ]
+    changed = Response("hello", 200, {"X-A": "1"})
+    changed.headers["X-B"] = "2"
+    del changed.headers["X-A"]
+    assert sent(changed) == [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", "5"),
+        ("X-B", "2"),
+    ]
+    replaced = Response("hello")
+    from erlen.http.datastructures import Headers
+
+    replaced.headers = Headers([("Content-Type", "text/csv"), ("Content-Length", "5")])
+    assert sent(replaced) == [("Content-Type", "text/csv"), ("Content-Length", "5")]
+    assert changed.headers is changed.headers  # one object once made

@@ -131,15 +131,33 @@ class Response(ResponseHeaderProperties):
     _status: str = "200 OK"
     _status_code: int = 200
 
-    headers: Headers
     response: Any
+    # The headers: a ``Headers`` once asked for (``headers``), else the plain list a plain
+    # answer was built with (most responses are sent without anyone reading their headers).
+    _headers: Headers | None = None
+    _header_list: list[tuple[str, str]] | None = None
 
     #: False when a subclass overrides ``__init__``: ``_buffered`` then calls it.
-    _plain_init: bool = True
+    default_init: bool = True
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (a ``Headers``, made from the plain list on first use)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _new_object(Headers)  # Headers._from_list, inlined
+            headers._list = self._header_list if self._header_list is not None else []
+            self._header_list = None
+        return headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
+        self._header_list = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_init = cls.__init__ is Response.__init__
+        cls.default_init = cls.__init__ is Response.__init__
         if cls.get_wsgi_headers is not Response.get_wsgi_headers and cls.__call__ is (
             Response.__call__
         ):
@@ -150,14 +168,14 @@ class Response(ResponseHeaderProperties):
     def _buffered(cls, body: str, mimetype: str) -> Response:
         """``cls(body, mimetype=mimetype)`` for a framework-made body and mimetype (JSON
         answers): the same response, without the checks ``__init__`` makes for a caller's."""
-        if not cls._plain_init:
+        if not cls.default_init:
             return cls(body, mimetype=mimetype)
         data = body.encode()
         self = _new_object(cls)
         self._status = "200 OK"
         self._status_code = 200
-        hdrs = self.headers = _new_object(Headers)
-        hdrs._list = [
+        self._headers = None
+        self._header_list = [
             ("Content-Type", CT_CACHE.get(mimetype) or get_content_type(mimetype)),
             ("Content-Length", LENGTHS[n] if (n := len(data)) < 2048 else str(n)),
         ]
@@ -174,9 +192,9 @@ class Response(ResponseHeaderProperties):
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        # Every path stores ``_status``, ``_status_code``, ``headers``, ``response`` in this
-        # order: CPython then shares one key table for all responses (a differing order
-        # turns the instance dict into a plain dict, which costs more than the stores).
+        # Every path stores ``_status``, ``_status_code``, ``_headers``, ``_header_list``,
+        # ``response`` in this order: CPython then shares one key table for all responses (a
+        # differing order turns the instance dict into a plain dict, which costs more).
         if status is None:
             self._status = "200 OK"
             self._status_code = 200
@@ -193,9 +211,8 @@ class Response(ResponseHeaderProperties):
                 headers, self.default_mimetype if mimetype is None else mimetype, mimetype, len(data)
             )
             if lst is not None:
-                hdrs = _new_object(Headers)  # Headers._from_list(lst), inlined
-                hdrs._list = lst
-                self.headers = hdrs
+                self._headers = None
+                self._header_list = lst
                 self.response = [data]
                 self._on_close = None
                 if direct_passthrough:
@@ -208,7 +225,8 @@ class Response(ResponseHeaderProperties):
             hdrs = headers
         else:
             hdrs = Headers(headers)  # type: ignore[arg-type]
-        self.headers = hdrs
+        self._headers = hdrs
+        self._header_list = None
         if content_type is None:
             if mimetype is None and "content-type" not in hdrs:
                 mimetype = self.default_mimetype
@@ -538,8 +556,11 @@ class Response(ResponseHeaderProperties):
     def get_wsgi_headers(self, environ: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
         """The header list to send: fixed up for the status, with a computed
         ``Content-Length`` for buffered bodies. Never mutates ``self.headers``."""
-        headers = self.headers
-        hl = headers._list if type(headers) is Headers else headers.to_wsgi_list()
+        headers = self._headers
+        if headers is None:
+            hl = self._header_list if self._header_list is not None else []
+        else:
+            hl = headers._list if type(headers) is Headers else headers.to_wsgi_list()
         code = self._status_code
         has_cl = False
         for key, _ in hl:
@@ -565,17 +586,15 @@ class Response(ResponseHeaderProperties):
     ) -> Iterable[bytes]:
         """Run as a WSGI application."""
         resp = self.response
-        hdrs = self.headers
-        if (
-            self._status_code == 200
-            and type(resp) is list
-            and type(hdrs) is Headers
-            and self._on_close is None
-        ):
+        if self._status_code == 200 and type(resp) is list and self._on_close is None:
             # The commonest case: a buffered 200 whose Content-Length is set (setting a str
             # or bytes body appends it last). What _call_general does for it, without the
             # calls. (A subclass overriding get_wsgi_headers gets _call_general as __call__.)
-            headers = hdrs._list
+            hdrs = self._headers
+            if hdrs is None:
+                headers = self._header_list
+            else:
+                headers = hdrs._list if type(hdrs) is Headers else None
             if (
                 headers
                 and headers[-1][0] == "Content-Length"
@@ -629,8 +648,8 @@ def _error_response(
     self = _new_object(Response)
     self._status = status
     self._status_code = code  # type: ignore[assignment]
-    hdrs = self.headers = _new_object(Headers)
-    hdrs._list = header_list
+    self._headers = None
+    self._header_list = header_list
     self.response = [data]  # type: ignore[list-item]
     self._on_close = None
     return self
