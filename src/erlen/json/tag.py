@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 # Values of these exact types need no tag; checking them first skips the tag loop.
-_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+_UNTAGGED_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
 class JSONTag:
@@ -119,9 +119,9 @@ class PassDict(JSONTag):
     def to_json(self, value: Any) -> Any:
         serializer = self.serializer
         tag = serializer.tag
-        if serializer._fast_plain:  # skip the call for values that need no tag
-            plain = _PLAIN_TYPES
-            return {k: v if v.__class__ in plain else tag(v) for k, v in value.items()}
+        if serializer._builtin_tags_only:  # skip the call for values that need no tag
+            untagged = _UNTAGGED_TYPES
+            return {k: v if v.__class__ in untagged else tag(v) for k, v in value.items()}
         return {k: tag(v) for k, v in value.items()}
 
     tag = to_json
@@ -139,9 +139,9 @@ class TagTuple(JSONTag):
     def to_json(self, value: Any) -> Any:
         serializer = self.serializer
         tag = serializer.tag
-        if serializer._fast_plain:
-            plain = _PLAIN_TYPES
-            return [v if v.__class__ in plain else tag(v) for v in value]
+        if serializer._builtin_tags_only:
+            untagged = _UNTAGGED_TYPES
+            return [v if v.__class__ in untagged else tag(v) for v in value]
         return [tag(item) for item in value]
 
     def to_python(self, value: Any) -> Any:
@@ -159,9 +159,9 @@ class PassList(JSONTag):
     def to_json(self, value: Any) -> Any:
         serializer = self.serializer
         tag = serializer.tag
-        if serializer._fast_plain:
-            plain = _PLAIN_TYPES
-            return [v if v.__class__ in plain else tag(v) for v in value]
+        if serializer._builtin_tags_only:
+            untagged = _UNTAGGED_TYPES
+            return [v if v.__class__ in untagged else tag(v) for v in value]
         return [tag(item) for item in value]
 
     tag = to_json
@@ -250,7 +250,7 @@ class TaggedJSONSerializer:
     returns compact JSON text and ``loads`` accepts ``str`` or ``bytes``.
     """
 
-    __slots__ = ("tags", "order", "_fast_plain", "_encoder", "_decoder")
+    __slots__ = ("tags", "order", "_builtin_tags_only", "_encoder", "_decoder")
 
     #: The tag classes registered on every new serializer, in check order.
     default_tags: list[type[JSONTag]] = list(_BUILTIN_ORDER)
@@ -258,7 +258,7 @@ class TaggedJSONSerializer:
     def __init__(self) -> None:
         self.tags: dict[str, JSONTag] = {}
         self.order: list[JSONTag] = []
-        self._fast_plain = False
+        self._builtin_tags_only = False
         # json.dumps/loads build a new encoder/decoder on every call with custom options;
         # building them once saves about a microsecond per call.
         self._encoder = json.JSONEncoder(
@@ -269,7 +269,7 @@ class TaggedJSONSerializer:
             self.register(cls)
         # The built-in tags leave str/int/float/bool/None alone; a user tag might not, so
         # the shortcut in ``tag`` holds only while exactly the built-ins are registered.
-        self._fast_plain = [type(t) for t in self.order] == _BUILTIN_ORDER
+        self._builtin_tags_only = [type(t) for t in self.order] == _BUILTIN_ORDER
 
     def register(
         self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
@@ -286,11 +286,11 @@ class TaggedJSONSerializer:
             self.order.append(tag)
         else:
             self.order.insert(index, tag)
-        self._fast_plain = False
+        self._builtin_tags_only = False
 
     def tag(self, value: Any) -> Any:
         """Convert ``value`` to JSON-compatible data, tagging what needs it."""
-        if self._fast_plain and value.__class__ in _PLAIN_TYPES:
+        if self._builtin_tags_only and value.__class__ in _UNTAGGED_TYPES:
             return value
         for tag in self.order:
             if tag.check(value):

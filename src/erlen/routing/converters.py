@@ -151,7 +151,7 @@ class NumberConverter(BaseConverter):
             raise ValidationError()
         return result
 
-    def _plain_to_python(self) -> Any:
+    def _builtin_to_python(self) -> Any:
         """``int``/``float`` itself when ``to_python`` would only call it (no limits, not
         overridden): the matcher then converts without a Python-level call. Its ValueError
         (e.g. more digits than ``int`` accepts) still means "no match"."""

@@ -19,7 +19,7 @@ from .converters import ValidationError
 if TYPE_CHECKING:
     from .rules import Rule
 
-# Converters used directly as to_python (NumberConverter._plain_to_python).
+# Converters used directly as to_python (NumberConverter._builtin_to_python).
 _PLAIN_CONVERT = (int, float)
 # Kinds of a successful match.
 EXACT = 0
@@ -110,7 +110,7 @@ def _convert(variables: list[tuple[str, int, Any]], m: Any, into: dict[str, Any]
                 value = to_python(value)
             except ValueError as exc:
                 # ValidationError means "no match"; so does int/float's own ValueError when
-                # they are used directly (see _plain_to_python)
+                # they are used directly (see _builtin_to_python)
                 if isinstance(exc, ValidationError) or to_python in _PLAIN_CONVERT:
                     return False
                 raise

@@ -433,7 +433,7 @@ def _regex_for(
         out.append(f"({conv_regex})")
         # Identity to_python (e.g. the default converter) costs nothing at match time.
         to_python = None if type(conv).to_python is BaseConverter.to_python else conv.to_python
-        plain = getattr(conv, "_plain_to_python", None)
+        plain = getattr(conv, "_builtin_to_python", None)
         if plain is not None:
             to_python = plain() or to_python
         variables.append((name, group, to_python))
