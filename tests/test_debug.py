@@ -8,7 +8,7 @@ import pytest
 from werkzeug.test import Client
 
 from erlen import Erlen, request
-from erlen.debug import DebuggedApplication
+from erlen.serving.debug import DebuggedApplication
 
 
 class BadRepr:
@@ -275,6 +275,6 @@ def test_debug_json_redacts_secrets(secret_app):
     ],
 )  # fmt: skip
 def test_secret_names(name, secret):
-    from erlen.debug import _is_secret
+    from erlen.serving.debug import _is_secret
 
     assert _is_secret(name) is secret

@@ -7,7 +7,7 @@ import sys
 
 from watchfiles import Change
 
-from erlen.reloader import (
+from erlen.serving.reloader import (
     RELOADER_ENV,
     _child_args,
     _ReloadFilter,

@@ -3,7 +3,7 @@
 ``erlen.cli`` (the ``erlen`` command) re-exports ``AppGroup`` and ``with_appcontext`` as
 Flask's ``flask.cli`` does. They live in the core so that ``Scaffold.cli`` creates its group
 without importing the tools layer. Finding the app when a command runs with no app context
-is the tools' business (``erlen.discovery.ScriptInfo``), which registers itself here with
+is the tools' business (``erlen.cli.discovery.ScriptInfo``), which registers itself here with
 ``set_app_loader``; click is imported only by apps that touch ``app.cli``.
 """
 
@@ -19,7 +19,7 @@ from ..globals import _cv_current_app
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
-#: The click context object that loads the app (``ScriptInfo``), set by ``erlen.discovery``.
+#: The click context object that loads the app (``ScriptInfo``), set by ``erlen.cli.discovery``.
 _app_loader: type[t.Any] | None = None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from hashlib import sha1
+from typing import Any
 
 from erlen.http.dates import http_date, parse_date
 
@@ -350,3 +351,29 @@ def parse_if_range_header(value: str | None) -> IfRange:
     if date is not None:
         return IfRange(date=date)
     return IfRange(unquote_etag(value)[0])
+
+
+def is_resource_modified(
+    environ: Mapping[str, Any], etag: str | None, last_modified: str | None
+) -> bool:
+    """False when the request's validators (If-None-Match, If-Modified-Since, If-Match) say
+    the client's cached copy of a resource with this ``etag`` and ``last_modified`` is
+    current (Werkzeug's ``is_resource_modified``, for an environ)."""
+    unmodified = False
+    lm = parse_date(last_modified) if last_modified else None
+    if lm is not None:
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        if since is not None and lm.replace(microsecond=0) <= since:
+            unmodified = True
+    if etag:
+        tag, _ = unquote_etag(etag)
+        if tag is not None:
+            if_none_match = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
+            if if_none_match:
+                # RFC 9110 13.1.2: weak comparison for If-None-Match
+                unmodified = if_none_match.contains_weak(tag)
+            if_match = parse_etags(environ.get("HTTP_IF_MATCH"))
+            if if_match:
+                # RFC 9110 13.1.1: strong comparison for If-Match
+                unmodified = not if_match.is_strong(tag)
+    return not unmodified

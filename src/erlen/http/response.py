@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
 from typing import Any
 
 from ..exceptions import set_response_factory
+from .conditional import is_resource_modified
 from .datastructures import Headers
 from .parsing import (
-    dump_cookie,
     generate_etag,
     http_date,
-    parse_date,
     parse_etags,
     parse_options_header,
     quote_etag,
@@ -62,30 +60,6 @@ def _iter_encoded(iterable: Iterable[str | bytes]) -> Iterator[bytes]:
             yield item.encode()
         else:
             yield item
-
-
-def _is_resource_modified(
-    environ: Mapping[str, Any], etag: str | None, last_modified: str | None
-) -> bool:
-    """False when the client's validators say its cached copy is current."""
-    unmodified = False
-    lm = parse_date(last_modified) if last_modified else None
-    if lm is not None:
-        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
-        if since is not None and lm.replace(microsecond=0) <= since:
-            unmodified = True
-    if etag:
-        tag, _ = unquote_etag(etag)
-        if tag is not None:
-            if_none_match = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
-            if if_none_match:
-                # RFC 9110 13.1.2: weak comparison for If-None-Match
-                unmodified = if_none_match.contains_weak(tag)
-            if_match = parse_etags(environ.get("HTTP_IF_MATCH"))
-            if if_match:
-                # RFC 9110 13.1.1: strong comparison for If-Match
-                unmodified = not if_match.is_strong(tag)
-    return not unmodified
 
 
 class _ClosingIterator:
@@ -408,61 +382,6 @@ class Response(ResponseHeaderProperties):
         self.response = list(self.iter_encoded())
         self.headers["Content-Length"] = str(sum(map(len, self.response)))
 
-    # -- cookies -------------------------------------------------------------------
-    def set_cookie(
-        self,
-        key: str,
-        value: str = "",
-        max_age: timedelta | int | None = None,
-        expires: str | datetime | int | float | None = None,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: str | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        """Add a ``Set-Cookie`` header (see ``dump_cookie`` for the options)."""
-        self.headers.add(
-            "Set-Cookie",
-            dump_cookie(
-                key,
-                value=value,
-                max_age=max_age,
-                expires=expires,
-                path=path,
-                domain=domain,
-                secure=secure,
-                httponly=httponly,
-                samesite=samesite,
-                partitioned=partitioned,
-                max_size=self.max_cookie_size,
-            ),
-        )
-
-    def delete_cookie(
-        self,
-        key: str,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: str | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        """Expire a cookie on the client (same path/domain as when set)."""
-        self.set_cookie(
-            key,
-            expires=0,
-            max_age=0,
-            path=path,
-            domain=domain,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            partitioned=partitioned,
-        )
-
     # -- etags & conditional -----------------------------------------------------
     def get_etag(self) -> tuple[str | None, bool | None]:
         """``(etag, is_weak)`` from the ``ETag`` header, or ``(None, None)``."""
@@ -509,7 +428,7 @@ class Response(ResponseHeaderProperties):
                 pass
             else:
                 headers["Content-Length"] = str(length)
-        if not _is_resource_modified(environ, headers.get("ETag"), headers.get("Last-Modified")):
+        if not is_resource_modified(environ, headers.get("ETag"), headers.get("Last-Modified")):
             if parse_etags(environ.get("HTTP_IF_MATCH")):
                 self.status_code = 412
             else:

@@ -1,4 +1,5 @@
-"""Typed accessors for response headers (``Content-Length``, dates, ``Vary``...).
+"""Typed accessors for response headers (``Content-Length``, dates, ``Vary``...) and
+``set_cookie``/``delete_cookie``.
 
 Split out of ``response.py`` to keep that module small; ``Response`` inherits
 these. Each property reads or writes one header of ``self.headers``, so the
@@ -13,7 +14,7 @@ from typing import Any
 
 from .cachecontrol import ResponseCacheControl, parse_cache_control_header
 from .datastructures import Headers, HeaderSet
-from .parsing import http_date, parse_date
+from .parsing import dump_cookie, http_date, parse_date
 
 __all__ = ["ResponseHeaderProperties"]
 
@@ -22,6 +23,7 @@ class ResponseHeaderProperties:
     """Mixin: properties over ``self.headers`` for the common response headers."""
 
     headers: Headers
+    max_cookie_size: int
 
     @property
     def content_length(self) -> int | None:
@@ -187,3 +189,58 @@ class ResponseHeaderProperties:
 
         value = headers.get("Cache-Control")
         return parse_cache_control_header(value, on_update, ResponseCacheControl)  # type: ignore[no-any-return]
+
+    # -- cookies -------------------------------------------------------------------
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: timedelta | int | None = None,
+        expires: str | datetime | int | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header (see ``dump_cookie`` for the options)."""
+        self.headers.add(
+            "Set-Cookie",
+            dump_cookie(
+                key,
+                value=value,
+                max_age=max_age,
+                expires=expires,
+                path=path,
+                domain=domain,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                partitioned=partitioned,
+                max_size=self.max_cookie_size,
+            ),
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Expire a cookie on the client (same path/domain as when set)."""
+        self.set_cookie(
+            key,
+            expires=0,
+            max_age=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )

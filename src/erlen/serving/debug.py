@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from urllib.parse import parse_qsl, unquote_plus
 
-from .http.accept import MIMEAccept
-from .http.parsing import parse_accept_header
-from .logging import log_safe
-from .utils import parse_host
+from ..http.accept import MIMEAccept
+from ..http.parsing import parse_accept_header
+from ..logging import log_safe
+from ..utils import parse_host
 
 __all__ = ["DebuggedApplication", "render_debug_html", "render_debug_json"]
 
@@ -355,7 +355,7 @@ def _request_info(environ: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def _capture_request(sender: t.Any, exception: BaseException | None = None, **extra: t.Any) -> None:
     """``got_request_exception`` receiver: snapshot the request while its context is alive."""
-    from .globals import _cv_request
+    from ..globals import _cv_request
 
     ctx = _cv_request.get(None)
     if ctx is None:
@@ -536,7 +536,7 @@ class DebuggedApplication:
             raise ValueError("erlen's debug page never executes code; evalex is not supported")
         self.app = app
         if not _connected:
-            from .signals import got_request_exception
+            from ..signals import got_request_exception
 
             got_request_exception.connect(_capture_request, weak=False)
             _connected = True

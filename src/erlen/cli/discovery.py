@@ -16,13 +16,13 @@ from collections.abc import Callable
 
 import click
 
-from .app.commands import set_app_loader
-from .helpers import get_debug_flag as get_debug_flag
-from .helpers import get_load_dotenv as get_load_dotenv
-from .helpers import getenv
+from ..app.commands import set_app_loader
+from ..helpers import get_debug_flag as get_debug_flag
+from ..helpers import get_load_dotenv as get_load_dotenv
+from ..helpers import getenv
 
 if t.TYPE_CHECKING:
-    from .application import Erlen
+    from ..application import Erlen
 
 _TRUE = {"1", "true", "yes", "on"}
 # lowest precedence first: a Flask project's .flaskenv, erlen's .erlenenv, then .env
@@ -222,7 +222,7 @@ def locate_app(
 
 def find_best_app(module: t.Any) -> Erlen:
     """``app``/``application``, else the only app in the module, else ``create_app()``."""
-    from .app import App  # the core class: every application is one
+    from ..app import App  # the core class: every application is one
 
     for attr in ("app", "application"):
         candidate = getattr(module, attr, None)
@@ -259,7 +259,7 @@ def find_best_app(module: t.Any) -> Erlen:
 
 def find_app_by_string(module: t.Any, app_name: str) -> Erlen:
     """Resolve ``name`` or ``factory(literal args)`` inside ``module``."""
-    from .app import App  # the core class: every application is one
+    from ..app import App  # the core class: every application is one
 
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body

@@ -21,8 +21,8 @@ import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
-from .helpers import get_debug_flag, get_load_dotenv, getenv
-from .logging import log_safe
+from ..helpers import get_debug_flag, get_load_dotenv, getenv
+from ..logging import log_safe
 from .reloader import (
     SERVER_FD_ENV,
     exit_with_parent,
@@ -31,7 +31,7 @@ from .reloader import (
 )
 
 if t.TYPE_CHECKING:
-    from .application import Erlen
+    from ..application import Erlen
 
 __all__ = [
     "RequestLogger",
@@ -491,7 +491,7 @@ def run_app(
             )
         return
     if load_dotenv and get_load_dotenv():
-        from .discovery import load_dotenv as _load_dotenv
+        from ..cli.discovery import load_dotenv as _load_dotenv
 
         _load_dotenv()
         if getenv("DEBUG") is not None:  # ERLEN_DEBUG, else FLASK_DEBUG

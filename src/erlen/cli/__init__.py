@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import click
 
-from .app.commands import AppGroup as AppGroup
-from .app.commands import with_appcontext as with_appcontext
+from ..app.commands import AppGroup as AppGroup
+from ..app.commands import with_appcontext as with_appcontext
+from ..helpers import getenv
 from .discovery import NoAppException as NoAppException
 from .discovery import ScriptInfo as ScriptInfo
 from .discovery import _trimmed_traceback
@@ -29,10 +30,9 @@ from .discovery import get_load_dotenv as get_load_dotenv
 from .discovery import load_dotenv as load_dotenv
 from .discovery import locate_app as locate_app
 from .discovery import prepare_import as prepare_import
-from .helpers import getenv
 
 if t.TYPE_CHECKING:
-    from .application import Erlen
+    from ..application import Erlen
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 
@@ -284,7 +284,7 @@ def run_command(
     exclude_patterns: list[str] | None,
 ) -> None:
     """Run the development server (threaded, reloader and debug page in debug mode)."""
-    from .serving import ServerError, is_running_from_reloader, load_error_app, serve
+    from ..serving import ServerError, is_running_from_reloader, load_error_app, serve
 
     if debug is not None:
         os.environ["ERLEN_DEBUG"] = "1" if debug else "0"
@@ -365,7 +365,7 @@ def serve_command(
     control_socket: str | None,
 ) -> None:
     """Serve the app with pre-forked gunicorn workers; SIGTERM stops gracefully."""
-    from .serving import ServerError, serve_production
+    from ..serving import ServerError, serve_production
 
     try:
         serve_production(
@@ -392,7 +392,7 @@ def shell_command() -> None:
     """An interactive Python shell with ``app``, ``g`` and the app's shell context."""
     import code
 
-    from .globals import current_app
+    from ..globals import current_app
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     banner = (
@@ -430,7 +430,7 @@ def shell_command() -> None:
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """Endpoint, methods, domain (host or subdomain, when used) and rule of every route."""
-    from .globals import current_app
+    from ..globals import current_app
 
     rules = list(current_app.url_map.iter_rules())
     if not rules:
