@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite drives for real: Chromium (browser tests) and
-# nginx (the proxy config of docs/deployment.md, tests/test_serving_hostile.py).
+# Install the Debian packages the test suite drives for real: Chromium (browser tests),
+# nginx (the proxy config of docs/deployment.md, tests/test_serving_hostile.py), and the
+# database servers erlen.db and erlen.sessions are tested on: PostgreSQL, MariaDB, Redis
+# (tests/servers.py starts throwaway instances of them on loopback; none is left running).
 # Idempotent; runs apt-get only when something is missing. Needs root (or sudo).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
