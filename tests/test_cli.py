@@ -553,3 +553,69 @@ def test_run_cert_adhoc_explains_how_to_make_one(project, monkeypatch):
     assert result.exit_code == 2 and "--key cannot be used with --cert adhoc" in result.output
     result = CliRunner().invoke(cli, ["run", "--cert", "missing.pem"])
     assert result.exit_code == 2 and "'missing.pem' does not exist" in result.output
+
+
+_FLASKR = '''
+import sqlite3
+
+import click
+from erlen import Erlen, current_app, g
+
+
+def get_db():
+    if "db" not in g:
+        g.db = sqlite3.connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(e=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@click.command("init-db")
+def init_db_command():
+    get_db().executescript("CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT);")
+    click.echo("Initialized the database.")
+
+
+def create_app():
+    import os
+    app = Erlen(__name__, instance_relative_config=True)
+    app.config.from_mapping(DATABASE=os.path.join(app.instance_path, "flaskr.sqlite"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+
+    @app.cli.command("count-posts")
+    def count_posts():
+        click.echo(str(get_db().execute("SELECT count(*) FROM post").fetchone()[0]))
+
+    return app
+'''
+
+
+def test_tutorial_init_db_through_the_real_command(tmp_path):
+    """Flask's tutorial step `flask --app flaskr init-db`: commands run in an app context."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "flaskr").mkdir()
+    (tmp_path / "flaskr" / "__init__.py").write_text(_FLASKR)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "ERLEN_"))}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "erlen", "--app", "flaskr", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )
+
+    done = run("init-db")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Initialized the database.\n"
+    # Flask's rule for an app run from source: instance/ beside the package
+    assert (tmp_path / "instance" / "flaskr.sqlite").is_file()
+    counted = run("count-posts")
+    assert (counted.returncode, counted.stdout) == (0, "0\n"), counted.stderr

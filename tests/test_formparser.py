@@ -13,6 +13,7 @@ from erlen.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLar
 from erlen.http.formparser import parse_form_data, parse_multipart
 from erlen.http.request import Request
 from erlen.http.stream import LimitedStream, get_input_stream
+from erlen.utils import secure_filename
 
 BOUNDARY = "----erlenBoundary7MA4YWxk"
 
@@ -560,3 +561,16 @@ def test_multipart_matches_werkzeug() -> None:
         (k, f.filename, f.content_type, f.read()) for k, f in theirs.files.items(multi=True)
     ]
     assert ours_files == their_files
+
+
+@pytest.mark.parametrize(
+    "name", ["C:\\Users\\me\\b.txt", "\\\\server\\share\\c.txt", "d:\\x.txt"]
+)
+def test_multipart_windows_path_filename_is_kept_as_sent(name: str) -> None:
+    """The library's IE6 workaround kept only ``b.txt``; the app gets the name as sent."""
+    assert _mp_request(_one_file(name)).files["f"].filename == name
+    assert "\\" not in secure_filename(name) and ":" not in secure_filename(name)
+
+
+def test_secure_filename_of_a_windows_path_keeps_its_parts() -> None:
+    assert secure_filename("C:\\Users\\me\\b.txt") == "C_Users_me_b.txt"

@@ -19,6 +19,7 @@ import click
 
 from ..app.commands import AppGroup as AppGroup
 from ..app.commands import with_appcontext as with_appcontext
+from ..globals import current_app
 from ..helpers import getenv
 from .discovery import NoAppException as NoAppException
 from .discovery import ScriptInfo as ScriptInfo
@@ -173,6 +174,10 @@ class ErlenGroup(AppGroup):
         except NoAppException as e:
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
             return None
+        # Every command the app registers runs in its app context, also a plain
+        # `click.Command` given to `app.cli.add_command` (Flask's tutorial `init-db`).
+        if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]
+            ctx.with_resource(app.app_context())
         return app.cli.get_command(ctx, name)  # type: ignore[no-any-return]
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
-from multipart import MultipartError, MultipartSegment, PushMultipartParser
+from multipart import (
+    MultipartError,
+    MultipartSegment,
+    PushMultipartParser,
+    content_disposition_unquote,
+    parse_options_header,
+)
 
 from ..exceptions import BadRequest, RequestEntityTooLarge
 from .datastructures import FileStorage, Headers, ImmutableMultiDict
@@ -103,13 +109,33 @@ def _decode_filename_star(disposition: str) -> str | None:
         return raw.decode("utf-8", "replace")
 
 
+def _unquote_keeping_paths(value: str, _filename: bool = False) -> str:
+    return content_disposition_unquote(value)  # type: ignore[no-any-return]
+
+
+def _sent_filename(disposition: str) -> str | None:
+    """The filename as the client sent it.
+
+    The multipart library keeps only the last part of a Windows path (``C:\\x\\b.txt`` →
+    ``b.txt``, an IE6 workaround); Flask hands the app the name as sent and the app cleans it
+    with ``secure_filename``, so the name is parsed again without that step.
+    """
+    _disposition, options = parse_options_header(disposition, unquote=_unquote_keeping_paths)
+    name = options.get("filename")
+    return name if isinstance(name, str) else None
+
+
 def _segment_filename(segment: MultipartSegment) -> str | None:
     filename = segment.filename
     for name, value in segment.headerlist:
-        if name == "Content-Disposition" and "*" in value:
-            star = _decode_filename_star(value)
-            if star is not None:
-                filename = star
+        if name == "Content-Disposition":
+            if "*" in value:
+                star = _decode_filename_star(value)
+                if star is not None:
+                    filename = star
+                    break
+            if filename is not None and "\\" in value:
+                filename = _sent_filename(value)
             break
     if filename is not None and "\x00" in filename:
         # Kept as sent otherwise (Werkzeug too: '../x', '/etc/x', 'C:\\x' included; the app
