@@ -1,0 +1,299 @@
+"""Battery benchmarks: erlen with a built-in battery against Flask with the extension it
+replaces, and against the same library work done in a bare WSGI function, side by side.
+
+- ``db-row``: GET /item/7 loads one row by primary key from a SQLite file and answers it as
+  JSON (erlen + ``erlen.db`` vs Flask + Flask-SQLAlchemy vs a bare WSGI function doing the same
+  SQLAlchemy work: a session per request, ``session.get``, ``json.dumps``).
+- ``redis-session``: GET /counter reads a server-side session from Redis, increments a
+  counter and writes it back (erlen + ``erlen.sessions.Session`` vs Flask + Flask-Session), on
+  one throwaway redis-server this run starts.
+
+The erlen and Flask apps are one source (``_flask_like_app``), parametrised by the framework
+and extension modules, so a difference in the numbers is the framework and its battery.
+
+    .venv/bin/python -m bench.batteries [--quick] [--only db-row] [--readme]
+
+Results: ``bench/results/batteries.md`` / ``.json``; ``--readme`` rewrites the block between
+the ``batteries:start``/``batteries:end`` markers of the top-level README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Mapped, mapped_column  # module level: annotations are strings here
+
+from bench import inprocess
+from bench.scenarios import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ROW_ID = 7
+ROW_JSON = {"id": ROW_ID, "name": "item 7", "price": 10.5}
+
+SCENARIOS: dict[str, Scenario] = {
+    "db-row": Scenario(
+        "db-row",
+        "GET /item/7: one row by primary key from SQLite, as JSON",
+        "GET",
+        f"/item/{ROW_ID}",
+        expect_json=ROW_JSON,
+        expect_type="application/json",
+    ),
+    "redis-session": Scenario(
+        "redis-session",
+        "GET /counter: server-side session in Redis, read, increment, write back",
+        "GET",
+        "/counter",
+        session=True,
+        expect_body=b"2",
+    ),
+}
+
+#: Columns per scenario: (label, how to build the app), erlen first.
+ERLEN = "erlen + erlen.db"
+FLASK = "flask + flask-sqlalchemy"
+BARE = "bare WSGI + SQLAlchemy"
+ERLEN_SESSION = "erlen + erlen.sessions"
+FLASK_SESSION = "flask + flask-session"
+
+#: Targets of issue 12: (scenario, numerator column, denominator column, limit, wording).
+TARGETS = [
+    ("db-row", FLASK, ERLEN, 2.0, "db-row: ≥ 2× flask + flask-sqlalchemy", "ge"),
+    ("db-row", ERLEN, BARE, 1.15, "db-row: within 15 % of bare WSGI + SQLAlchemy", "le"),
+    ("redis-session", FLASK_SESSION, ERLEN_SESSION, 2.0, "redis-session: ≥ 2× flask + flask-session", "ge"),
+]
+
+
+def _models(db: Any) -> Any:
+    class Item(db.Model):  # type: ignore[name-defined, misc]
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]
+        price: Mapped[float]
+
+    return Item
+
+
+def _fill(engine: Any, table: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        conn.execute(
+            table.insert(),
+            [{"id": i, "name": f"item {i}", "price": i * 1.5} for i in range(1, 101)],
+        )
+
+
+def _flask_like_app(framework: str, battery: str, **config: Any) -> Any:
+    """The benchmark app on ``framework`` (``flask``/``erlen``) with ``battery``'s module."""
+    fw = importlib.import_module(framework)
+    app = (getattr(fw, "Erlen", None) or fw.Flask)(__name__)
+    app.config.update(SECRET_KEY="bench-secret-key-not-for-production", **config)
+    mod = importlib.import_module(battery)
+    if hasattr(mod, "SQLAlchemy"):
+        db = mod.SQLAlchemy(app)
+        item_model = _models(db)
+        with app.app_context():
+            db.create_all()
+            _fill(db.engine, item_model.__table__)
+
+        @app.route("/item/<int:id>")
+        def item(id: int) -> Any:
+            row = db.get_or_404(item_model, id)
+            return {"id": row.id, "name": row.name, "price": row.price}
+
+    else:
+        mod.Session(app)
+
+        @app.route("/counter")
+        def counter() -> Any:
+            session = fw.session
+            session["counter"] = session.get("counter", 0) + 1
+            return str(session["counter"])
+
+    return app
+
+
+def _bare_db_app(uri: str) -> Callable[..., Iterable[bytes]]:
+    """The same SQLAlchemy work with no framework: a session per request, get, json.dumps."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import DeclarativeBase, Session
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Item(Base):
+        __tablename__ = "item"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]
+        price: Mapped[float]
+
+    engine = create_engine(uri)
+    Base.metadata.create_all(engine)
+    _fill(engine, Item.__table__)
+    dumps = json.dumps
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ["PATH_INFO"]
+        if path.startswith("/item/") and path[6:].isdigit():
+            with Session(engine) as session:
+                row = session.get(Item, int(path[6:]))
+                if row is not None:
+                    body = dumps({"id": row.id, "name": row.name, "price": row.price}).encode()
+                    start_response(
+                        "200 OK",
+                        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                    )
+                    return [body]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+    return app
+
+
+def _columns(name: str, tmp: str, redis_url: str | None) -> dict[str, Callable[[], Any]]:
+    if name == "db-row":
+
+        def uri(label: str) -> str:
+            return "sqlite:///" + os.path.join(tmp, label + ".db")
+
+        return {
+            ERLEN: lambda: _flask_like_app("erlen", "erlen.db", SQLALCHEMY_DATABASE_URI=uri("erlen")),
+            FLASK: lambda: _flask_like_app(
+                "flask", "flask_sqlalchemy", SQLALCHEMY_DATABASE_URI=uri("flask")
+            ),
+            BARE: lambda: _bare_db_app(uri("bare")),
+        }
+    import redis
+
+    def config(prefix: str) -> dict[str, Any]:
+        return {
+            "SESSION_TYPE": "redis",
+            "SESSION_REDIS": redis.Redis.from_url(redis_url or ""),
+            "SESSION_KEY_PREFIX": prefix,
+        }
+
+    return {
+        ERLEN_SESSION: lambda: _flask_like_app("erlen", "erlen.sessions", **config("erlen:")),
+        FLASK_SESSION: lambda: _flask_like_app("flask", "flask_session", **config("flask:")),
+    }
+
+
+def run(names: list[str], quick: bool) -> dict[str, Any]:
+    round_s, rounds = (0.02, 2) if quick else (0.25, 7)
+    out: dict[str, Any] = {}
+    redis_server = None
+    with tempfile.TemporaryDirectory(prefix="erlen-bench-") as tmp:
+        try:
+            if "redis-session" in names:
+                sys.path.insert(0, str(ROOT))
+                from tests.servers import RedisServer
+
+                redis_server = RedisServer()
+                redis_server.start()
+            for name in names:
+                sc = SCENARIOS[name]
+                loops: dict[str, inprocess.Loop] = {}
+                out[name] = {}
+                url = redis_server.url if redis_server is not None else None
+                for label, build in _columns(name, tmp, url).items():
+                    try:
+                        loops[label] = inprocess.wsgi_loop(build(), sc)
+                    except Exception as exc:
+                        out[name][label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                out[name].update(inprocess.measure_interleaved(loops, round_s, rounds))
+                for label, res in out[name].items():
+                    shown = f"{res['us']:9.1f} µs" if "us" in res else "FAIL " + res["error"]
+                    print(f"  {name:14} {label:26} {shown}", file=sys.stderr, flush=True)
+        finally:
+            if redis_server is not None:
+                redis_server.stop()
+    return out
+
+
+def _paired(results: dict[str, Any], name: str, num: str, den: str) -> float | None:
+    a = results.get(name, {}).get(num, {}).get("all_us")
+    b = results.get(name, {}).get(den, {}).get("all_us")
+    if not a or not b:
+        return None
+    ratios = sorted(x / y for x, y in zip(a, b, strict=False))
+    return ratios[len(ratios) // 2]
+
+
+def report(results: dict[str, Any]) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        f"Battery scenarios, measured {when}, CPython {platform.python_version()}, in-process"
+        " (`python -m bench.batteries`; µs per request, lower is better):",
+        "",
+        "| scenario | column | µs |",
+        "|---|---|---:|",
+    ]
+    for name, cols in results.items():
+        for label, res in cols.items():
+            lines.append(
+                f"| {name} | {label} | {res['us']:,.1f} |" if "us" in res else f"| {name} | {label} | FAIL |"
+            )
+    lines += ["", "| target | this run (best-of ratio; paired rounds) | met |", "|---|---:|:---:|"]
+    for name, num, den, limit, wording, how in TARGETS:
+        if name not in results:
+            continue
+        a = results[name].get(num, {}).get("us")
+        b = results[name].get(den, {}).get("us")
+        if a is None or b is None:
+            lines.append(f"| {wording} | n/a | **no** |")
+            continue
+        ratio = a / b
+        met = ratio >= limit if how == "ge" else ratio <= limit
+        paired = _paired(results, name, num, den)
+        shown = f"{ratio:.2f}×" + (f"; {paired:.2f}×" if paired is not None else "")
+        lines.append(f"| {wording} | {shown} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _rewrite_readme(block: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- batteries:start", "<!-- batteries:end -->"
+    head = "<!-- batteries:start (written by `python -m bench.batteries --readme`) -->\n"
+    if start in text:
+        before = text[: text.index(start)]
+        after = text[text.index(end) + len(end) :]
+    else:
+        marker = "<!-- bench:end -->"
+        before = text[: text.index(marker) + len(marker)] + "\n\n"
+        after = text[text.index(marker) + len(marker) :]
+    readme.write_text(before + head + block + end + after)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="few iterations (smoke run)")
+    p.add_argument("--only", action="append", choices=list(SCENARIOS))
+    p.add_argument("--readme", action="store_true", help="rewrite the README's batteries block")
+    p.add_argument("--out", default=str(RESULTS))
+    args = p.parse_args(argv)
+    results = run(args.only or list(SCENARIOS), args.quick)
+    text = report(results)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "batteries.md").write_text(text)
+    (out / "batteries.json").write_text(json.dumps(results, indent=1))
+    print(text)
+    if args.readme:
+        _rewrite_readme(text)
+    failed = any("error" in res for cols in results.values() for res in cols.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
