@@ -216,7 +216,7 @@ def run(names: list[str], quick: bool) -> dict[str, Any]:
                     print(f"  {name:14} {label:26} {shown}", file=sys.stderr, flush=True)
         finally:
             if redis_server is not None:
-                redis_server.stop()
+                redis_server.close()
     return out
 
 
