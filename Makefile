@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick flask-suite clean
+.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick flask-suite extension-suites clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,7 @@ test: lint typecheck pytest
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench --loopback --readme
+	$(BIN)/python -m bench.batteries --readme
 
 bench-quick: install
 	$(BIN)/python -m bench --quick --out /tmp/erlen-bench-quick
@@ -46,6 +47,11 @@ bench-quick: install
 # The sdist is cached in .venv/flask-suite-cache; FLASK_SUITE_DIR points to the runner.
 flask-suite: install
 	bash scripts/flask-suite.sh
+
+# The Flask extensions' own test suites against erlen's batteries (scripts/extension_suite.py;
+# sdists cached in .venv/extension-suite-cache; ~1 min; not part of `make test`).
+extension-suites: install
+	$(BIN)/python scripts/extension_suite.py --all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,81 @@
+"""pytest plugin for scripts/extension_suite.py: a Flask extension's own tests against erlen.
+
+Loaded with ``-p extension_suite_shim`` (this folder on PYTHONPATH). Before any test module is
+imported it puts an import finder first on ``sys.meta_path`` that answers the extension's and
+Flask's module names with erlen's modules (``ERLEN_SUITE_ALIASES``, JSON: ``{"flask": "erlen",
+"flask_sqlalchemy": "erlen.db", ...}``): ``flask_sqlalchemy.model`` is ``erlen.db.model`` when
+that module exists, else ``erlen.db`` itself (a battery re-exports its public names at the top;
+where the extension's tests reach into a private submodule, the test fails with a missing name
+rather than silently using the real extension). Real Flask and the real extension are never
+imported in this process: a name that cannot be aliased raises ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import sys
+import types
+from typing import Any
+
+_ALIASES: dict[str, str] = json.loads(os.environ.get("ERLEN_SUITE_ALIASES", "{}"))
+
+
+def _target(name: str) -> str | None:
+    """erlen's module for ``name``, or None when ``name`` is not aliased."""
+    for prefix in sorted(_ALIASES, key=len, reverse=True):
+        if name == prefix or name.startswith(prefix + "."):
+            base = _ALIASES[prefix]
+            rest = name[len(prefix) :]
+            if not rest:
+                return base
+            candidate = base + rest
+            try:
+                importlib.import_module(candidate)
+            except ImportError:
+                return base
+            return candidate
+    return None
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = importlib.import_module(self.target)
+        self.own_spec = module.__spec__
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # importlib set the alias spec on erlen's module in between: give it its own back
+        # (importlib.resources and Jinja's PackageLoader read it)
+        module.__spec__ = self.own_spec
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        erlen_name = _target(fullname)
+        if erlen_name is None:
+            return None
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(erlen_name))
+        module = importlib.import_module(erlen_name)
+        if hasattr(module, "__path__"):
+            spec.submodule_search_locations = []
+        return spec
+
+
+def install() -> None:
+    """Answer the aliased names with erlen's modules from now on (also used by the `flask`
+    script the runner puts on PATH for tests that run the CLI in a subprocess)."""
+    for name in list(sys.modules):
+        if _target(name) is not None and not sys.modules[name].__name__.startswith("erlen"):
+            raise RuntimeError(f"{name} was imported before the shim: the run would test it")
+    sys.meta_path.insert(0, _AliasFinder())
+
+
+def pytest_load_initial_conftests(early_config: Any, parser: Any, args: Any) -> None:
+    install()
