@@ -1,4 +1,4 @@
-"""``Erlen`` (``Flask``): the application core with its WSGI adapter and tools.
+"""``Erlen`` (``Flask``): the application core with its WSGI and ASGI adapters and tools.
 
 ``erlen.app.App`` holds everything an application is (configuration, registration, the
 request path) and knows no server interface; this class adds what a WSGI server calls
@@ -12,6 +12,7 @@ from __future__ import annotations
 import typing as t
 
 from .app import App
+from .asgi import ASGIAdapter
 from .wsgi import WSGIAdapter
 
 if t.TYPE_CHECKING:
@@ -21,8 +22,19 @@ if t.TYPE_CHECKING:
 __all__ = ["Erlen", "Flask"]
 
 
-class Erlen(WSGIAdapter, App):
-    """A WSGI application; ``Flask`` is an alias. Create one per module: ``Erlen(__name__)``."""
+class Erlen(WSGIAdapter, ASGIAdapter, App):
+    """A WSGI and ASGI application; ``Flask`` is an alias. One per module: ``Erlen(__name__)``.
+
+    A WSGI server calls it with ``(environ, start_response)``, an ASGI server with
+    ``(scope, receive, send)``; middleware wraps ``app.wsgi_app`` or ``app.asgi_app``.
+    """
+
+    def __call__(
+        self, environ_or_scope: t.Any, start_response_or_receive: t.Any, send: t.Any = None
+    ) -> t.Any:
+        if send is None:
+            return self.wsgi_app(environ_or_scope, start_response_or_receive)
+        return self.asgi_app(environ_or_scope, start_response_or_receive, send)
 
     #: The test client class (``ErlenClient`` when None).
     test_client_class: type[ErlenClient] | None = None

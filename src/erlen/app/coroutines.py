@@ -1,6 +1,9 @@
 """Running ``async def`` views and hooks from synchronous code (the WSGI adapter, tests).
 
-Each thread keeps one event loop (an :class:`asyncio.Runner`) for the coroutines it runs,
+Under an ASGI server the request path runs in a worker thread and the adapter names the
+server's event loop for it (:func:`serve_coroutines_on`): coroutines then run natively on that
+loop, beside every other request's, and the worker waits for the result. Otherwise each thread
+keeps one event loop (an :class:`asyncio.Runner`) for the coroutines it runs,
 instead of creating and closing a loop per call as ``asyncio.run`` does. Called from a thread
 whose own loop is running (an app called from inside async code), the coroutine runs on a
 helper thread with its own loop, the caller's context variables copied, because a running
@@ -17,6 +20,16 @@ if t.TYPE_CHECKING:
     import asyncio
 
 _local = threading.local()
+
+#: The running server loop async views are sent to (set by the ASGI adapter per request).
+_server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "erlen.server_loop", default=None
+)
+
+
+def serve_coroutines_on(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Run this context's coroutines on ``loop`` (an ASGI server's) from now on."""
+    _server_loop.set(loop)
 
 
 def _runner() -> asyncio.Runner:
@@ -44,6 +57,12 @@ def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     The coroutine sees the caller's context variables (``request``, ``g``, ...) as they are
     at the call.
     """
+    server_loop = _server_loop.get()
+    if server_loop is not None:
+        import asyncio
+
+        # the task is made in a copy of this thread's context (call_soon_threadsafe copies it)
+        return asyncio.run_coroutine_threadsafe(coro, server_loop).result()
     if not _loop_running():
         return _runner().run(coro, context=contextvars.copy_context())
     result: list[t.Any] = []

@@ -1,0 +1,347 @@
+"""The ASGI adapter: ``asgi_app`` of the application, so one app serves WSGI and ASGI.
+
+An ASGI server (uvicorn, granian, hypercorn) calls ``app.asgi_app(scope, receive, send)`` (or
+``app`` itself with three arguments). For an HTTP request the adapter reads the body (spooled
+to a temporary file past 1 MiB; over ``MAX_CONTENT_LENGTH`` it answers 413 without reading the
+rest), builds the request the core reads, and runs the one request path (the WSGI adapter's
+``wsgi_app``) in a worker thread with the server's context variables copied, so a sync view
+that blocks never blocks the event loop. ``async def`` views, hooks and error handlers run
+natively on the server's loop (``erlen.app.coroutines.serve_coroutines_on``): no loop per
+request, and many sleeping async views wait together. A streamed response is sent chunk by
+chunk; when the client goes away the response iterable is closed (a generator's ``finally``
+runs). Lifespan events run ``before_serving`` / ``after_serving`` functions (Quart's names)
+in an app context. WebSockets are not served yet: the handshake is refused (403) at once.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import tempfile
+import threading
+import typing as t
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+
+from .app.coroutines import serve_coroutines_on
+
+if t.TYPE_CHECKING:  # imported when the first ASGI request comes: WSGI apps never load them
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+Scope = MutableMapping[str, t.Any]
+Message = MutableMapping[str, t.Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+__all__ = ["ASGIAdapter"]
+
+#: Bodies up to this size stay in memory; larger ones go to a temporary file.
+SPOOL_MEMORY = 1024 * 1024
+#: Worker threads for the request path when the app sets no ``ASGI_THREADS`` (anyio's default).
+DEFAULT_THREADS = 40
+
+_TOO_LARGE = (
+    b"<!doctype html>\n<html lang=en>\n<title>413 Request Entity Too Large</title>\n"
+    b"<h1>Request Entity Too Large</h1>\n<p>The data value transmitted exceeds the capacity "
+    b"limit.</p>\n"
+)
+
+
+class _Disconnected(Exception):
+    """The client went away while the request body was being read."""
+
+
+def _environ(scope: Scope, body: t.IO[bytes], length: int) -> dict[str, t.Any]:
+    """The request as the core reads it (PEP 3333 keys) from an ASGI HTTP scope."""
+    root = scope.get("root_path", "")
+    raw = scope.get("raw_path")
+    path = (
+        raw.split(b"?", 1)[0].decode("latin-1") if raw else scope["path"].encode().decode("latin-1")
+    )
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": root,
+        "PATH_INFO": path,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "REMOTE_ADDR": client[0] if client else "",
+        "REMOTE_PORT": str(client[1]) if client else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": scope,
+    }
+    if length or scope["method"] in ("POST", "PUT", "PATCH"):
+        environ["CONTENT_LENGTH"] = str(length)
+    for name, value in scope.get("headers", ()):
+        key = name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = text
+            continue
+        if key == "CONTENT_LENGTH":
+            continue  # the body read decides it
+        key = "HTTP_" + key
+        if key in environ:
+            text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
+        environ[key] = text
+    return environ
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive: Receive, limit: int | None) -> tuple[t.IO[bytes], int] | None:
+    """The whole request body and its length; None when it is over ``limit``."""
+    # closed by the caller after the response (or here when the read is abandoned)
+    body: t.IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            body.close()
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        if chunk:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                body.close()
+                return None
+            body.write(chunk)
+    body.seek(0)
+    return body, size
+
+
+def _headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+async def _sent(send: Send, message: Message) -> None:
+    await send(message)
+
+
+class ASGIAdapter:
+    """The ASGI side of the application (a mixin of ``erlen.Erlen``)."""
+
+    if t.TYPE_CHECKING:  # provided by erlen.app.App / erlen.wsgi.WSGIAdapter
+        config: t.Any
+        logger: t.Any
+
+        def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> Iterable[bytes]: ...
+        def app_context(self) -> t.Any: ...
+        def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]: ...
+
+    _asgi_executor: ThreadPoolExecutor | None = None
+    _asgi_lock = threading.Lock()
+    before_serving_funcs: list[Callable[[], t.Any]]
+    after_serving_funcs: list[Callable[[], t.Any]]
+
+    def before_serving(self, func: Callable[[], t.Any]) -> Callable[[], t.Any]:
+        """Run ``func`` (sync or async) once when an ASGI server starts, in an app context."""
+        self.__dict__.setdefault("before_serving_funcs", []).append(func)
+        return func
+
+    def after_serving(self, func: Callable[[], t.Any]) -> Callable[[], t.Any]:
+        """Run ``func`` (sync or async) once when an ASGI server stops, in an app context."""
+        self.__dict__.setdefault("after_serving_funcs", []).append(func)
+        return func
+
+    async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI 3 application; wrap this (not ``__call__``) with ASGI middleware."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._asgi_http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._asgi_lifespan(receive, send)
+        elif kind == "websocket":
+            # refused before the handshake completes: the client gets 403, never a hang
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            raise ValueError(f"erlen cannot serve ASGI scope type {kind!r}")
+
+    def _executor(self) -> ThreadPoolExecutor:
+        executor = self._asgi_executor
+        if executor is None:
+            with self._asgi_lock:
+                executor = self._asgi_executor
+                if executor is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    threads = self.config.get("ASGI_THREADS") or DEFAULT_THREADS
+                    executor = ThreadPoolExecutor(int(threads), thread_name_prefix="erlen-asgi")
+                    self._asgi_executor = executor
+        return executor
+
+    async def _asgi_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.config.get("MAX_CONTENT_LENGTH")
+        declared = _declared_length(scope)
+        if limit is not None and declared is not None and declared > limit:
+            read = None
+        else:
+            try:
+                read = await _read_body(receive, limit)
+            except _Disconnected:
+                return
+        if read is None:
+            self.logger.warning(
+                "413 %s %r: body over MAX_CONTENT_LENGTH (%s bytes)",
+                scope["method"],
+                scope.get("path", ""),
+                limit,
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"text/html; charset=utf-8"),
+                        (b"content-length", str(len(_TOO_LARGE)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _TOO_LARGE})
+            return
+        import asyncio
+
+        body, length = read
+        environ = _environ(scope, body, length)
+        loop = asyncio.get_running_loop()
+        disconnected = threading.Event()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected.set()
+                    return
+
+        watcher = loop.create_task(watch())
+        context = contextvars.copy_context()
+        try:
+            await loop.run_in_executor(
+                self._executor(), context.run, self._asgi_respond, environ, loop, send, disconnected
+            )
+        finally:
+            watcher.cancel()
+            body.close()
+
+    def _asgi_respond(
+        self,
+        environ: dict[str, t.Any],
+        loop: asyncio.AbstractEventLoop,
+        send: Send,
+        disconnected: threading.Event,
+    ) -> None:
+        """In a worker thread: run the request path, send the response through the loop."""
+        import asyncio
+
+        serve_coroutines_on(loop)
+        started: list[t.Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> Callable[[bytes], None]:
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return write
+
+        def emit(message: Message) -> None:
+            asyncio.run_coroutine_threadsafe(_sent(send, message), loop).result()
+
+        def write(data: bytes) -> None:  # the legacy WSGI write() callable
+            start()
+            emit({"type": "http.response.body", "body": bytes(data), "more_body": True})
+
+        sent_start: list[bool] = []
+
+        def start() -> None:
+            if not sent_start:
+                sent_start.append(True)
+                status, headers = started
+                emit(
+                    {
+                        "type": "http.response.start",
+                        "status": int(status.split(" ", 1)[0]),
+                        "headers": _headers(headers),
+                    }
+                )
+
+        iterable = self.wsgi_app(environ, start_response)
+        try:
+            if isinstance(iterable, (list, tuple)) and not sent_start:
+                # a whole answer: one hop to the loop for both messages
+                status, headers = started
+                data = b"".join(iterable)
+
+                async def send_all() -> None:
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": int(status.split(" ", 1)[0]),
+                            "headers": _headers(headers),
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": data})
+
+                asyncio.run_coroutine_threadsafe(send_all(), loop).result()
+                return
+            for chunk in iterable:
+                if disconnected.is_set():
+                    return  # closing the iterable below runs the generator's finally
+                if chunk:
+                    start()
+                    emit({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+            start()
+            emit({"type": "http.response.body", "body": b""})
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    async def _asgi_lifespan(self, receive: Receive, send: Send) -> None:
+        import asyncio
+
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                funcs, done = self.__dict__.get("before_serving_funcs", []), "startup"
+            elif message["type"] == "lifespan.shutdown":
+                funcs, done = self.__dict__.get("after_serving_funcs", []), "shutdown"
+            else:
+                continue
+            try:
+                with self.app_context():
+                    for func in funcs:
+                        rv = func()
+                        if asyncio.iscoroutine(rv):
+                            await rv
+            except Exception as exc:
+                self.logger.exception("ASGI lifespan %s failed", done)
+                await send({"type": f"lifespan.{done}.failed", "message": str(exc)})
+                return
+            await send({"type": f"lifespan.{done}.complete"})
+            if done == "shutdown":
+                if self._asgi_executor is not None:
+                    self._asgi_executor.shutdown(wait=False)
+                return

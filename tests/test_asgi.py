@@ -1,0 +1,319 @@
+"""The ASGI adapter: one app served by ASGI servers, async views on the server's loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erlen import Erlen, g, request, session
+from test_serving import Server, free_port, get, servers  # noqa: F401 (servers: a fixture)
+
+httpx = pytest.importorskip("httpx")
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+def client(app: Erlen) -> Any:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.fixture
+def app() -> Erlen:
+    app = Erlen(__name__)
+    app.config.update(SECRET_KEY="test key")
+    return app
+
+
+def test_sync_and_async_views_answer_as_under_wsgi(app: Erlen) -> None:
+    @app.get("/hello/<name>")
+    def hello(name: str) -> str:
+        return f"hello {name} {request.args.get('x')}"
+
+    @app.post("/json")
+    async def echo() -> Any:
+        g.seen = request.get_json()
+        await asyncio.sleep(0)
+        return {"got": g.seen, "form": dict(request.form), "method": request.method}
+
+    async def go() -> Any:
+        async with client(app) as c:
+            return await c.get("/hello/ann?x=1"), await c.post("/json", json={"a": [1, 2]})
+
+    plain, posted = run(go())
+    assert (plain.status_code, plain.text) == (200, "hello ann 1")
+    assert plain.headers["content-type"] == "text/html; charset=utf-8"
+    assert (posted.status_code, posted.json()) == (
+        200,
+        {"got": {"a": [1, 2]}, "form": {}, "method": "POST"},
+    )
+    wsgi = app.test_client().get("/hello/ann?x=1")
+    assert (wsgi.status_code, wsgi.text) == (plain.status_code, plain.text)
+
+
+def test_app_itself_is_an_asgi3_callable(app: Erlen) -> None:
+    app.get("/")(lambda: "root")
+
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=app)  # app(scope, receive, send)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.get("/")
+
+    assert run(go()).text == "root"
+
+
+def test_forms_cookies_sessions_and_errors(app: Erlen) -> None:
+    @app.post("/form")
+    def form() -> str:
+        session["n"] = session.get("n", 0) + 1
+        return f"{request.form['a']} {request.cookies.get('c')} {session['n']}"
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret detail")
+
+    async def go() -> Any:
+        async with client(app) as c:
+            c.cookies.set("c", "v")
+            first = await c.post("/form", data={"a": "x y"})
+            second = await c.post("/form", data={"a": "z"})
+            return first, second, await c.get("/boom"), await c.get("/nope")
+
+    first, second, boom_r, missing = run(go())
+    assert first.text == "x y v 1"
+    assert second.text == "z v 2"  # the session cookie came back through the adapter
+    assert boom_r.status_code == 500 and "secret detail" not in boom_r.text
+    assert missing.status_code == 404
+
+
+def test_twenty_async_views_wait_together_on_the_server_loop(app: Erlen) -> None:
+    barrier: dict[str, asyncio.Barrier] = {}
+
+    @app.get("/wait")
+    async def wait() -> str:
+        # each view waits until all 20 are inside: they must be running at once
+        await asyncio.wait_for(barrier["b"].wait(), 10)
+        return "through"
+
+    async def go() -> Any:
+        barrier["b"] = asyncio.Barrier(20)
+        async with client(app) as c:
+            return await asyncio.gather(*(c.get("/wait") for _ in range(20)))
+
+    assert [r.text for r in run(go())] == ["through"] * 20
+
+
+def test_a_blocking_sync_view_does_not_block_the_loop(app: Erlen) -> None:
+    released = threading.Event()
+
+    @app.get("/block")
+    def block() -> str:
+        return "released" if released.wait(10) else "timed out"
+
+    @app.get("/release")
+    async def release() -> str:
+        released.set()
+        return "ok"
+
+    async def go() -> Any:
+        async with client(app) as c:
+            blocked = asyncio.ensure_future(c.get("/block"))
+            await asyncio.sleep(0.05)
+            return await c.get("/release"), await blocked
+
+    freed, blocked = run(go())
+    assert (freed.text, blocked.text) == ("ok", "released")
+
+
+async def _call(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[Any]:
+    sent: list[Any] = []
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for m in messages:
+        queue.put_nowait(m)
+
+    async def receive() -> dict[str, Any]:
+        return await queue.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("more_body"):
+            queue.put_nowait({"type": "http.disconnect"})  # the client leaves after a chunk
+
+    await app.asgi_app(scope, receive, send)
+    return sent
+
+
+def _scope(path: str, method: str = "GET", headers: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers or [(b"host", b"t")], "server": ("t", 80),
+        "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+
+
+def test_a_stream_is_closed_when_the_client_goes_away(app: Erlen) -> None:
+    finished: list[str] = []
+
+    @app.get("/events")
+    def events() -> Any:
+        def gen() -> Any:
+            try:
+                for i in range(1000):
+                    yield f"data: {i}\n\n"
+            finally:
+                finished.append("closed")
+
+        return app.response_class(gen(), mimetype="text/event-stream")
+
+    async def go() -> list[Any]:
+        return await _call(app, _scope("/events"), [{"type": "http.request", "body": b""}])
+
+    sent = run(go())
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert sent[0]["status"] == 200
+    assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
+    assert bodies[0]["body"] == b"data: 0\n\n"
+    assert len(bodies) < 10  # stopped after the disconnect, not all 1000 events
+    assert finished == ["closed"]
+
+
+def test_body_over_max_content_length_is_413_without_reading_it(app: Erlen, caplog: Any) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    calls: list[str] = []
+    app.post("/up")(lambda: calls.append("view") or "ok")
+
+    async def go(headers: list[Any], chunks: list[bytes]) -> list[Any]:
+        messages = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+            for i, c in enumerate(chunks)
+        ]
+        return await _call(app, _scope("/up", "POST", headers), messages)
+
+    declared = run(go([(b"host", b"t"), (b"content-length", b"1000")], [b"x" * 1000]))
+    streamed = run(go([(b"host", b"t")], [b"x" * 6, b"x" * 6]))
+    assert declared[0]["status"] == streamed[0]["status"] == 413
+    assert calls == []
+    assert "413 POST" in caplog.text
+
+
+def test_lifespan_runs_before_and_after_serving_in_an_app_context(app: Erlen) -> None:
+    seen: list[str] = []
+
+    @app.before_serving
+    async def open_pool() -> None:
+        from erlen import current_app
+
+        seen.append("start " + current_app.name)
+
+    @app.after_serving
+    def close_pool() -> None:
+        seen.append("stop")
+
+    async def go() -> list[Any]:
+        sent: list[Any] = []
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue.put_nowait({"type": "lifespan.startup"})
+        queue.put_nowait({"type": "lifespan.shutdown"})
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m["type"])
+
+        await app.asgi_app({"type": "lifespan", "asgi": {"version": "3.0"}}, queue.get, send)
+        return sent
+
+    assert run(go()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == ["start " + __name__, "stop"]
+
+
+def test_failing_startup_is_reported_to_the_server(app: Erlen) -> None:
+    @app.before_serving
+    def broken() -> None:
+        raise RuntimeError("no database")
+
+    async def go() -> list[Any]:
+        sent: list[Any] = []
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue.put_nowait({"type": "lifespan.startup"})
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m)
+
+        await app.asgi_app({"type": "lifespan"}, queue.get, send)
+        return sent
+
+    assert run(go()) == [{"type": "lifespan.startup.failed", "message": "no database"}]
+
+
+def test_websocket_handshake_is_refused_not_left_hanging(app: Erlen) -> None:
+    async def go() -> list[Any]:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "websocket.connect"}
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m)
+
+        await app.asgi_app({"type": "websocket", "path": "/ws"}, receive, send)
+        return sent
+
+    assert run(go()) == [{"type": "websocket.close", "code": 1008}]
+
+
+_SERVED = textwrap.dedent(
+    """
+    import asyncio
+    from erlen import Erlen, request
+
+    app = Erlen(__name__)
+    state = []
+
+    @app.before_serving
+    def started():
+        state.append("started")
+
+    @app.get("/")
+    async def index():
+        await asyncio.sleep(0.01)
+        return {"state": state, "q": request.args.get("q")}
+
+    @app.post("/upload")
+    def upload():
+        return str(len(request.files["f"].read()))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        ["-m", "uvicorn", "--interface", "asgi3", "--port", "{port}", "served:app"],
+        # hypercorn takes an app with a sync __call__ for WSGI: name the ASGI callable
+        ["-m", "hypercorn", "--bind", "127.0.0.1:{port}", "served:app.asgi_app"],
+        ["-m", "granian", "--interface", "asgi", "--port", "{port}", "served:app"],
+    ],
+    ids=["uvicorn", "hypercorn", "granian"],
+)
+def test_real_asgi_servers_serve_the_app(
+    tmp_path: Path,
+    servers: Any,  # noqa: F811 (the fixture)
+    server: list[str],
+) -> None:
+    pytest.importorskip(server[1])
+    (tmp_path / "served.py").write_text(_SERVED)
+    port = free_port()
+    proc: Server = servers([sys.executable, *(a.format(port=port) for a in server)], tmp_path)
+    proc.wait_port(port, timeout=30)
+    status, _headers, body = get(port, "/?q=x")
+    assert (status, body) == (200, b'{"q":"x","state":["started"]}\n'), proc.output()
+    files = {"f": ("a.bin", b"\0" * 300_000)}
+    posted = httpx.post(f"http://127.0.0.1:{port}/upload", files=files, timeout=10)
+    assert (posted.status_code, posted.text) == (200, "300000")
