@@ -252,26 +252,87 @@ def test_failing_startup_is_reported_to_the_server(app: Erlen) -> None:
     assert run(go()) == [{"type": "lifespan.startup.failed", "message": "no database"}]
 
 
-def test_websocket_handshake_is_refused_not_left_hanging(app: Erlen) -> None:
-    async def go() -> list[Any]:
-        sent: list[Any] = []
+async def _ws(app: Any, path: str, incoming: list[dict[str, Any]], query: bytes = b"") -> list[Any]:
+    """Run one websocket connection through ``app.asgi_app``: what the app sent."""
+    sent: list[Any] = []
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for m in [{"type": "websocket.connect"}, *incoming]:
+        queue.put_nowait(m)
 
-        async def receive() -> dict[str, Any]:
-            return {"type": "websocket.connect"}
+    async def send(m: dict[str, Any]) -> None:
+        sent.append(m)
 
-        async def send(m: dict[str, Any]) -> None:
-            sent.append(m)
+    scope = {
+        "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": path,
+        "raw_path": path.encode(), "query_string": query, "root_path": "",
+        "headers": [(b"host", b"t"), (b"x-token", b"abc")], "server": ("t", 80),
+        "client": ("127.0.0.1", 5000), "subprotocols": [],
+    }  # fmt: skip
+    await app.asgi_app(scope, queue.get, send)
+    return sent
 
-        await app.asgi_app({"type": "websocket", "path": "/ws"}, receive, send)
-        return sent
 
-    assert run(go()) == [{"type": "websocket.close", "code": 1008}]
+def test_websocket_echo_with_quarts_api(app: Erlen) -> None:
+    from erlen import websocket
+
+    @app.websocket("/ws/<room>")
+    async def chat(room: str) -> None:
+        await websocket.accept()
+        g.user = websocket.headers["X-Token"]
+        while True:
+            data = await websocket.receive()
+            await websocket.send(f"{room}/{g.user}/{websocket.args.get('v')}: {data}")
+
+    sent = run(
+        _ws(app, "/ws/blue", [
+            {"type": "websocket.receive", "text": "hi"},
+            {"type": "websocket.receive", "bytes": b"raw"},
+            {"type": "websocket.disconnect", "code": 1001},
+        ], query=b"v=2")
+    )  # fmt: skip
+    assert sent[0]["type"] == "websocket.accept"
+    assert [m.get("text") for m in sent[1:3]] == ["blue/abc/2: hi", "blue/abc/2: b'raw'"]
+    assert len(sent) == 3  # the client left: nothing more sent, no error logged
+
+
+def test_websocket_close_codes_and_unknown_paths(app: Erlen, caplog: Any) -> None:
+    from erlen import websocket
+
+    @app.websocket("/deny")
+    async def deny() -> None:
+        await websocket.close(4003, "no")
+
+    @app.websocket("/broken")
+    async def broken() -> None:
+        await websocket.send("first")
+        raise RuntimeError("handler bug")
+
+    assert run(_ws(app, "/deny", [])) == [{"type": "websocket.close", "code": 4003, "reason": "no"}]
+    assert run(_ws(app, "/nope", [])) == [{"type": "websocket.close", "code": 1008}]
+    broke = run(_ws(app, "/broken", []))
+    assert [m["type"] for m in broke] == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert broke[-1]["code"] == 1011
+    assert "handler bug" in caplog.text
+
+
+def test_websocket_route_under_wsgi_is_426_never_a_hang(app: Erlen) -> None:
+    @app.websocket("/ws")
+    async def ws() -> None:
+        raise AssertionError("not run under WSGI")
+
+    plain = app.test_client().get("/ws")
+    upgrade = app.test_client().get(
+        "/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade"}
+    )
+    assert plain.status_code == 400  # no upgrade asked: the rule is a websocket rule
+    assert upgrade.status_code == 426
+    assert upgrade.headers["Upgrade"] == "websocket"
 
 
 _SERVED = textwrap.dedent(
     """
     import asyncio
-    from erlen import Erlen, request
+    from erlen import Erlen, request, websocket
 
     app = Erlen(__name__)
     state = []
@@ -288,6 +349,11 @@ _SERVED = textwrap.dedent(
     @app.post("/upload")
     def upload():
         return str(len(request.files["f"].read()))
+
+    @app.websocket("/ws")
+    async def ws():
+        while True:
+            await websocket.send((await websocket.receive()).upper())
     """
 )
 
@@ -317,3 +383,8 @@ def test_real_asgi_servers_serve_the_app(
     files = {"f": ("a.bin", b"\0" * 300_000)}
     posted = httpx.post(f"http://127.0.0.1:{port}/upload", files=files, timeout=10)
     assert (posted.status_code, posted.text) == (200, "300000")
+    from websockets.sync.client import connect  # a real WebSocket client, the real server
+
+    with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as conn:
+        conn.send("hello")
+        assert conn.recv(timeout=10) == "HELLO"

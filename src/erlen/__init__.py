@@ -49,6 +49,7 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .websocket import websocket
 from .wrappers import Request, Response
 
 Flask = Erlen
@@ -99,4 +100,5 @@ __all__ = [
     "stream_with_context",
     "template_rendered",
     "url_for",
+    "websocket",
 ]

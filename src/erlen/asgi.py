@@ -35,6 +35,22 @@ Send = Callable[[Message], Awaitable[None]]
 
 __all__ = ["ASGIAdapter"]
 
+F = t.TypeVar("F", bound=Callable[..., t.Any])
+
+
+def _upgrade_required(**_values: t.Any) -> t.Any:
+    """The HTTP side of a websocket route: what a client gets without an ASGI upgrade."""
+    return (
+        "This URL is a WebSocket endpoint: connect with a WebSocket client (served under ASGI).",
+        426,
+        {
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Content-Type": "text/plain; charset=utf-8",
+        },
+    )
+
+
 #: Bodies up to this size stay in memory; larger ones go to a temporary file.
 SPOOL_MEMORY = 1024 * 1024
 #: Worker threads for the request path when the app sets no ``ASGI_THREADS`` (anyio's default).
@@ -45,6 +61,17 @@ _TOO_LARGE = (
     b"<h1>Request Entity Too Large</h1>\n<p>The data value transmitted exceeds the capacity "
     b"limit.</p>\n"
 )
+
+
+class _NoBody:
+    def read(self, *_args: t.Any) -> bytes:
+        return b""
+
+    def readline(self, *_args: t.Any) -> bytes:
+        return b""
+
+
+_EMPTY_BODY: t.Any = _NoBody()
 
 
 class _Disconnected(Exception):
@@ -149,11 +176,36 @@ class ASGIAdapter:
         def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> Iterable[bytes]: ...
         def app_context(self) -> t.Any: ...
         def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]: ...
+        def request_context(self, environ: dict[str, t.Any]) -> t.Any: ...
+        def add_url_rule(
+            self,
+            rule: str,
+            endpoint: str | None = None,
+            view_func: Callable[..., t.Any] | None = None,
+            provide_automatic_options: bool | None = None,
+            **options: t.Any,
+        ) -> None: ...
 
     _asgi_executor: ThreadPoolExecutor | None = None
     _asgi_lock = threading.Lock()
     before_serving_funcs: list[Callable[[], t.Any]]
     after_serving_funcs: list[Callable[[], t.Any]]
+
+    def websocket(self, rule: str, **options: t.Any) -> Callable[[F], F]:
+        """Register an ``async def`` WebSocket handler for ``rule`` (Quart's decorator).
+
+        The handler gets the URL variables as keyword arguments and talks through
+        ``erlen.websocket``. Under ASGI the connection runs on the server's loop; a plain
+        HTTP request to the rule, or any request under WSGI, is answered 426.
+        """
+
+        def decorator(func: F) -> F:
+            endpoint = options.pop("endpoint", None) or func.__name__
+            self.__dict__.setdefault("websocket_functions", {})[endpoint] = func
+            self.add_url_rule(rule, endpoint, _upgrade_required, websocket=True, **options)
+            return func
+
+        return decorator
 
     def before_serving(self, func: Callable[[], t.Any]) -> Callable[[], t.Any]:
         """Run ``func`` (sync or async) once when an ASGI server starts, in an app context."""
@@ -173,8 +225,7 @@ class ASGIAdapter:
         elif kind == "lifespan":
             await self._asgi_lifespan(receive, send)
         elif kind == "websocket":
-            # refused before the handshake completes: the client gets 403, never a hang
-            await send({"type": "websocket.close", "code": 1008})
+            await self._asgi_websocket(scope, receive, send)
         else:
             raise ValueError(f"erlen cannot serve ASGI scope type {kind!r}")
 
@@ -318,6 +369,52 @@ class ASGIAdapter:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()
+
+    async def _asgi_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Match the handshake to a websocket rule and run its handler on the loop."""
+        from .websocket import WebSocket, WebSocketDisconnect, reset_current, set_current
+
+        headers = list(scope.get("headers", ()))
+        names = {name.lower() for name, _value in headers}
+        if b"upgrade" not in names:
+            headers.append((b"upgrade", b"websocket"))
+        if b"connection" not in names:
+            headers.append((b"connection", b"upgrade"))
+        http_scope = {**scope, "method": "GET", "headers": headers}
+        scheme = scope.get("scheme", "ws")
+        http_scope["scheme"] = "https" if scheme == "wss" else "http"
+        environ = _environ(http_scope, _EMPTY_BODY, 0)
+        ctx = self.request_context(environ)
+        ctx.push()
+        token = None
+        try:
+            request = ctx.request
+            handler = None
+            if request.routing_exception is None and request.url_rule is not None:
+                handler = self.__dict__.get("websocket_functions", {}).get(
+                    request.url_rule.endpoint
+                )
+            if handler is None:
+                self.logger.warning("websocket %r: no websocket route", scope.get("path", ""))
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            ws = WebSocket(scope, receive, send, request.args, request.headers)
+            token = set_current(ws)
+            try:
+                await handler(**(request.view_args or {}))
+            except WebSocketDisconnect:
+                pass
+            except Exception:
+                self.logger.exception("websocket handler %r failed", request.url_rule.endpoint)
+                if not ws.closed:
+                    await ws.close(1011)
+                return
+            if not ws.closed:
+                await ws.close(1000)
+        finally:
+            if token is not None:
+                reset_current(token)
+            ctx.pop()
 
     async def _asgi_lifespan(self, receive: Receive, send: Send) -> None:
         import asyncio
