@@ -227,6 +227,22 @@ def test_clear_deletes_the_stored_data_and_the_cookie(backend: Backend) -> None:
     assert client.get("/get/a").text == "missing"
 
 
+def test_data_set_after_clear_keeps_the_permanent_flag(backend: Backend) -> None:
+    app = make_app(backend.config)
+
+    @app.route("/logout")
+    def logout() -> str:
+        session.clear()
+        session["flash"] = "bye"
+        return "bye"
+
+    client = app.test_client()
+    client.get("/set/user/alice")
+    rv = client.get("/logout")
+    assert "Expires=" in rv.headers["Set-Cookie"]
+    assert stored(app, str(sid_of(client))) == {"_permanent": True, "flash": "bye"}
+
+
 def test_unknown_or_tampered_id_gets_a_new_id(backend: Backend) -> None:
     app = make_app(backend.config)
     client = app.test_client()
@@ -350,6 +366,19 @@ def test_session_object_and_signed_ids(backend: Backend) -> None:
     assert client.get("/get/a").text == "missing"
 
 
+def test_session_transaction_of_the_test_client(backend: Backend) -> None:
+    app = make_app(backend.config)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["user"] = "bob"
+    assert client.get("/get/user").text == "bob"
+    with client.session_transaction() as sess:
+        assert sess["user"] == "bob"
+        sess.clear()
+    assert sid_of(client) is None
+    assert client.get("/get/user").text == "missing"
+
+
 # -- configuration ---------------------------------------------------------------------------
 
 
@@ -452,6 +481,56 @@ def test_flask_session_and_erlen_share_redis_sessions(redis_url) -> None:
     flask_client.set_cookie("session", erlen_sid)
     assert flask_client.get("/get/b").text == "2"
     r.close()
+
+
+def test_flask_session_and_erlen_share_sql_sessions(tmp_path) -> None:
+    flask = pytest.importorskip("flask")
+    flask_sqlalchemy = pytest.importorskip("flask_sqlalchemy")
+    import flask_session
+
+    uri = f"sqlite:///{tmp_path / 'shared.db'}"
+    flask_app = flask.Flask(__name__)
+    flask_app.config.update(SQLALCHEMY_DATABASE_URI=uri, SESSION_TYPE="sqlalchemy")
+    flask_db = flask_sqlalchemy.SQLAlchemy(flask_app)
+    flask_app.config["SESSION_SQLALCHEMY"] = flask_db
+    flask_session.Session(flask_app)
+
+    @flask_app.route("/set/<key>/<value>")
+    def flask_set(key: str, value: str) -> str:
+        flask.session[key] = value
+        return "ok"
+
+    @flask_app.route("/get/<key>")
+    def flask_get(key: str) -> str:
+        return str(flask.session.get(key, "missing"))
+
+    engine = sa.create_engine(uri)
+    try:
+        app = make_app({"SESSION_TYPE": "sqlalchemy", "SESSION_SQLALCHEMY": engine})
+        flask_client, client = flask_app.test_client(), app.test_client()
+        flask_client.get("/set/a/1")
+        client.get("/set/b/2")
+        client.set_cookie("session", flask_client.get_cookie("session").value)
+        assert client.get("/get/a").text == "1"
+        other = app.test_client()
+        other.get("/set/c/3")
+        flask_client.set_cookie("session", str(sid_of(other)))
+        assert flask_client.get("/get/c").text == "3"
+    finally:
+        engine.dispose()
+        with flask_app.app_context():
+            flask_db.engine.dispose()
+
+
+def test_session_cleanup_command(tmp_path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 's.db'}")
+    app = make_app({"SESSION_TYPE": "sqlalchemy", "SESSION_SQLALCHEMY": engine})
+    client = app.test_client()
+    client.get("/set/a/1")
+    _sql_expire(app, "session:" + str(sid_of(client)))
+    result = app.test_cli_runner().invoke(args=["session_cleanup"])
+    assert result.exit_code == 0 and result.output == "Deleted 1 expired sessions.\n"
+    engine.dispose()
 
 
 # -- outages: the real server goes away and comes back ----------------------------------------
@@ -576,3 +655,43 @@ def test_flask_session_filesystem_file_is_not_unpickled(tmp_path) -> None:
     client.set_cookie("session", sid)
     assert client.get("/get/a").text == "missing"
     assert not marker.exists()
+
+
+# -- with erlen.db (Flask-SQLAlchemy's API) ---------------------------------------------------
+
+
+def test_sqlalchemy_backend_with_erlen_db(database_uri) -> None:
+    from erlen.db import SQLAlchemy
+
+    app = erlen.Erlen(__name__)
+    app.config.update(TESTING=True, SQLALCHEMY_DATABASE_URI=database_uri)
+    db = SQLAlchemy(app)
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        id = db.Column(db.Integer, primary_key=True)
+        text = db.Column(db.String(50))
+
+    app.config.update(SESSION_TYPE="sqlalchemy", SESSION_SQLALCHEMY=db)
+    Session(app)
+    with app.app_context():
+        db.create_all()
+        assert "sessions" in db.metadata.tables
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {Note.__tablename__, "sessions"} <= tables
+
+    @app.route("/note/<text>")
+    def add_note(text: str) -> str:
+        db.session.add(Note(text=text))  # never committed by the view
+        session["noted"] = text
+        return "ok"
+
+    @app.route("/notes")
+    def notes() -> str:
+        return ",".join(n.text for n in db.session.scalars(sa.select(Note)))
+
+    client = app.test_client()
+    assert client.get("/note/uncommitted").text == "ok"
+    assert client.get("/notes").text == ""  # the session save did not commit the app's work
+    with app.app_context():
+        assert stored(app, str(sid_of(client))) == {"_permanent": True, "noted": "uncommitted"}
+        db.engine.dispose()

@@ -29,6 +29,7 @@ __all__ = [
 _log = logging.getLogger("erlen.sessions")
 #: What ``secrets.token_urlsafe`` produces; anything else in the cookie is not an id of ours.
 _SID = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_NO_FLAG: Any = object()
 _UNAVAILABLE = "erlen.sessions.unavailable"  # environ key: the store failed this request
 
 
@@ -60,6 +61,14 @@ class ServerSideSession(SecureCookieSession):
     def __bool__(self) -> bool:
         self.accessed = True
         return not self.is_empty()
+
+    def clear(self) -> None:
+        """Remove the data, keeping the permanent flag (as Flask-Session): data set after a
+        ``clear()`` in the same request is stored under the same lifetime rules."""
+        permanent = dict.get(self, "_permanent", _NO_FLAG)
+        super().clear()
+        if permanent is not _NO_FLAG:
+            dict.__setitem__(self, "_permanent", permanent)
 
 
 class SessionSerializer:
