@@ -99,6 +99,17 @@ def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture(params=["postgresql", "mariadb"])
+def sql_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer | MariaDBServer]:
+    """The session's PostgreSQL, then MariaDB server (running; started again afterwards, so
+    a test may stop it)."""
+    fixture = "postgres_server" if request.param == "postgresql" else "mariadb_server"
+    server = request.getfixturevalue(fixture)
+    server.start()
+    yield server
+    server.start()
+
+
 @pytest.fixture
 def redis_url(redis_server) -> str:
     """The URL of db 0 on the session's redis-server, emptied (FLUSHALL) for this test."""

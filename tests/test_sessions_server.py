@@ -437,32 +437,38 @@ def test_sqlalchemy_table_is_in_the_metadata_and_expired_rows_are_cleaned(databa
 # -- Flask-Session 0.8 as the oracle ---------------------------------------------------------
 
 
-def test_flask_session_and_erlen_share_redis_sessions(redis_url) -> None:
+def flask_app(config: dict[str, Any]) -> Any:
+    """The same set/get views on real Flask with real Flask-Session."""
     flask = pytest.importorskip("flask")
-    pytest.importorskip("flask_session")
-    import flask_session
+    flask_session = pytest.importorskip("flask_session")
+    app = flask.Flask(__name__)
+    app.config.update(config)
+    if callable(app.config.get("SESSION_SQLALCHEMY")):  # a factory: needs the app
+        app.config["SESSION_SQLALCHEMY"] = app.config["SESSION_SQLALCHEMY"](app)
+    flask_session.Session(app)
 
-    flask_app = flask.Flask(__name__)
-    flask_app.config.update(
-        SESSION_TYPE="redis", SESSION_REDIS=redis.Redis.from_url(redis_url),
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=3),
-    )  # fmt: skip
-    flask_session.Session(flask_app)
-
-    @flask_app.route("/set/<key>/<value>")
+    @app.route("/set/<key>/<value>")
     def flask_set(key: str, value: str) -> str:
         flask.session[key] = value
         return "ok"
 
-    @flask_app.route("/get/<key>")
+    @app.route("/get/<key>")
     def flask_get(key: str) -> str:
         return str(flask.session.get(key, "missing"))
 
+    return app
+
+
+def test_flask_session_and_erlen_share_redis_sessions(redis_url) -> None:
+    flask_app_ = flask_app(
+        {"SESSION_TYPE": "redis", "SESSION_REDIS": redis.Redis.from_url(redis_url),
+         "PERMANENT_SESSION_LIFETIME": timedelta(hours=3)}
+    )  # fmt: skip
     app = make_app(
         {"SESSION_TYPE": "redis", "SESSION_REDIS": redis_url,
          "PERMANENT_SESSION_LIFETIME": timedelta(hours=3)}
     )  # fmt: skip
-    flask_client = flask_app.test_client()
+    flask_client = flask_app_.test_client()
     flask_rv = flask_client.get("/set/a/1")
     client = app.test_client()
     rv = client.get("/set/b/2")
@@ -484,30 +490,21 @@ def test_flask_session_and_erlen_share_redis_sessions(redis_url) -> None:
 
 
 def test_flask_session_and_erlen_share_sql_sessions(tmp_path) -> None:
-    flask = pytest.importorskip("flask")
     flask_sqlalchemy = pytest.importorskip("flask_sqlalchemy")
-    import flask_session
-
     uri = f"sqlite:///{tmp_path / 'shared.db'}"
-    flask_app = flask.Flask(__name__)
-    flask_app.config.update(SQLALCHEMY_DATABASE_URI=uri, SESSION_TYPE="sqlalchemy")
-    flask_db = flask_sqlalchemy.SQLAlchemy(flask_app)
-    flask_app.config["SESSION_SQLALCHEMY"] = flask_db
-    flask_session.Session(flask_app)
+    flask_db = flask_sqlalchemy.SQLAlchemy()
 
-    @flask_app.route("/set/<key>/<value>")
-    def flask_set(key: str, value: str) -> str:
-        flask.session[key] = value
-        return "ok"
+    def bind(app: Any) -> Any:
+        flask_db.init_app(app)
+        return flask_db
 
-    @flask_app.route("/get/<key>")
-    def flask_get(key: str) -> str:
-        return str(flask.session.get(key, "missing"))
-
+    flask_app_ = flask_app(
+        {"SQLALCHEMY_DATABASE_URI": uri, "SESSION_TYPE": "sqlalchemy", "SESSION_SQLALCHEMY": bind}
+    )
     engine = sa.create_engine(uri)
     try:
         app = make_app({"SESSION_TYPE": "sqlalchemy", "SESSION_SQLALCHEMY": engine})
-        flask_client, client = flask_app.test_client(), app.test_client()
+        flask_client, client = flask_app_.test_client(), app.test_client()
         flask_client.get("/set/a/1")
         client.get("/set/b/2")
         client.set_cookie("session", flask_client.get_cookie("session").value)
@@ -518,7 +515,7 @@ def test_flask_session_and_erlen_share_sql_sessions(tmp_path) -> None:
         assert flask_client.get("/get/c").text == "3"
     finally:
         engine.dispose()
-        with flask_app.app_context():
+        with flask_app_.app_context():
             flask_db.engine.dispose()
 
 
@@ -578,14 +575,30 @@ def test_redis_outage_is_a_503_and_recovers(redis_server, redis_url, caplog) -> 
     assert client.get("/get/a").text == "1"  # the failed write did not happen
 
 
-@pytest.fixture(params=["postgresql", "mariadb"])
-def sql_server(request):
-    server = request.getfixturevalue(
-        "postgres_server" if request.param == "postgresql" else "mariadb_server"
-    )
-    server.start()
-    yield server
-    server.start()
+def test_outage_during_regenerate_is_one_503(redis_server, redis_url, caplog) -> None:
+    app = make_app({"SESSION_TYPE": "redis", "SESSION_REDIS": redis_url})
+
+    @app.route("/login-during-outage")
+    def login_during_outage() -> str:
+        session["user"] = "alice"
+        redis_server.stop()
+        app.session_interface.regenerate(session)  # type: ignore[attr-defined]
+        return "welcome"
+
+    client = app.test_client()
+    client.get("/set/a/1")
+    sid = sid_of(client)
+    try:
+        with caplog.at_level(logging.ERROR):
+            rv = client.get("/login-during-outage")
+        assert rv.status_code == 503 and rv.headers["Retry-After"] == "5"
+        assert "Set-Cookie" not in rv.headers
+        messages = [r.getMessage() for r in caplog.records if r.name.startswith("erlen")]
+        assert len(messages) == 1 and "while regenerating" in messages[0]
+    finally:
+        redis_server.start()
+    assert sid_of(client) == sid
+    assert client.get("/get/user").text == "missing"  # nothing of the failed login stored
 
 
 def test_sql_outage_is_a_503_and_recovers(sql_server, caplog) -> None:

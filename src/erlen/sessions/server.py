@@ -30,7 +30,6 @@ _log = logging.getLogger("erlen.sessions")
 #: What ``secrets.token_urlsafe`` produces; anything else in the cookie is not an id of ours.
 _SID = re.compile(r"[A-Za-z0-9_-]{16,256}")
 _NO_FLAG: Any = object()
-_UNAVAILABLE = "erlen.sessions.unavailable"  # environ key: the store failed this request
 
 
 class SessionStoreUnavailable(Exception):
@@ -51,6 +50,8 @@ class ServerSideSession(SecureCookieSession):
         super().__init__(initial)
         self.sid = sid
         self.new = new
+        #: The store failed during this request (the 503 is on its way): don't save.
+        self.store_failed = False
         if permanent is not None and not dict.__contains__(self, "_permanent"):
             dict.__setitem__(self, "_permanent", bool(permanent))
 
@@ -221,12 +222,6 @@ class ServerSideSessionInterface(SessionInterface):
     # -- outages -------------------------------------------------------------------------
     def _unavailable(self, error: BaseException, action: str) -> ServiceUnavailable:
         """Log one line (the error's kind and first line; never the id) and build the 503."""
-        from ..globals import request
-
-        try:
-            request.environ[_UNAVAILABLE] = True
-        except RuntimeError:  # outside a request (a test calling the interface)
-            pass
         detail = str(getattr(error, "orig", None) or error).strip().splitlines()
         _log.error(
             "Session store unavailable (%s while %s the session: %s); answering 503.",
@@ -271,6 +266,7 @@ class ServerSideSessionInterface(SessionInterface):
             try:
                 self._delete(self._get_store_id(target.sid))
             except self.store_errors as e:
+                target.store_failed = True
                 raise self._unavailable(e, "regenerating") from None
         target.sid = self._generate_sid()
         target.new = True
@@ -279,8 +275,8 @@ class ServerSideSessionInterface(SessionInterface):
     def save_session(self, app: Any, session: SessionMixin, response: Any) -> None:
         """Write, refresh or delete the stored session and set or delete the cookie. A
         store outage turns the response into a 503 (one log line), never an error."""
-        if not isinstance(session, ServerSideSession):  # e.g. a session set by a test
-            return
+        if not isinstance(session, ServerSideSession) or session.store_failed:
+            return  # not ours (e.g. set by a test), or the store already failed (logged)
         if session.accessed:
             _add_vary_cookie(response)
         name = self.get_cookie_name(app)
