@@ -601,6 +601,24 @@ def test_outage_during_regenerate_is_one_503(redis_server, redis_url, caplog) ->
     assert client.get("/get/user").text == "missing"  # nothing of the failed login stored
 
 
+def test_filesystem_write_failure_is_a_503(tmp_path, caplog) -> None:
+    import shutil
+
+    folder = tmp_path / "s"
+    app = make_app({"SESSION_TYPE": "filesystem", "SESSION_FILE_DIR": str(folder)})
+    client = app.test_client()
+    client.get("/set/a/1")
+    shutil.rmtree(folder)
+    folder.write_text("not a directory any more")  # every write now fails
+    with caplog.at_level(logging.ERROR, logger="erlen.sessions"):
+        rv = client.get("/set/a/2")
+    assert rv.status_code == 503 and rv.headers["Retry-After"] == "5"
+    assert "SessionStoreUnavailable while saving" in caplog.text
+    folder.unlink()
+    folder.mkdir()
+    assert client.get("/set/b/3").status_code == 200  # the store is back
+
+
 def test_sql_outage_is_a_503_and_recovers(sql_server, caplog) -> None:
     name = "sessions_outage"
     engine = sa.create_engine(sql_server.create_database(name))
