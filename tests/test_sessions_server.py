@@ -379,6 +379,21 @@ def test_session_transaction_of_the_test_client(backend: Backend) -> None:
     assert client.get("/get/user").text == "missing"
 
 
+def test_serializer_types_and_refusals() -> None:
+    from datetime import UTC, datetime
+
+    from erlen.sessions import SessionSerializer
+
+    data = {"b": b"x", "d": datetime(2026, 1, 1, tzinfo=UTC), "t": (1, 2), "n": None}
+    back = SessionSerializer("msgpack").loads(SessionSerializer("msgpack").dumps(data))
+    assert back == {**data, "t": [1, 2]}
+    assert SessionSerializer("json").loads(b'{"a": [1, "x"]}') == {"a": [1, "x"]}
+    for value in [b"", None, b"[1, 2]", msgpack.packb([1]), msgpack.packb({1: 2}), b"\x80\x05."]:
+        assert SessionSerializer("msgpack").loads(value) is None
+    with pytest.raises(ValueError, match="tzinfo"):
+        SessionSerializer("msgpack").dumps({"d": datetime(2026, 1, 1)})
+
+
 # -- configuration ---------------------------------------------------------------------------
 
 

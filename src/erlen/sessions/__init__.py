@@ -13,7 +13,12 @@ from __future__ import annotations
 from .base import NullSession, SecureCookieSession, SessionInterface, SessionMixin
 from .cookie import SecureCookieSessionInterface, session_json_serializer
 from .extension import Session
-from .server import ServerSideSession, ServerSideSessionInterface, SessionStoreUnavailable
+from .server import (
+    ServerSideSession,
+    ServerSideSessionInterface,
+    SessionSerializer,
+    SessionStoreUnavailable,
+)
 
 __all__ = [
     "NullSession",
@@ -24,6 +29,7 @@ __all__ = [
     "Session",
     "SessionInterface",
     "SessionMixin",
+    "SessionSerializer",
     "SessionStoreUnavailable",
     "session_json_serializer",
 ]
