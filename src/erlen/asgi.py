@@ -280,11 +280,9 @@ class ASGIAdapter:
         disconnected = threading.Event()
 
         async def watch() -> None:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    disconnected.set()
-                    return
+            # after the body, a server's receive() only answers when the client leaves
+            if (await receive())["type"] == "http.disconnect":
+                disconnected.set()
 
         watcher = loop.create_task(watch())
         context = contextvars.copy_context()
