@@ -193,6 +193,29 @@ def test_connection_lost_in_the_middle_of_a_request(tmp_path, server_and_url, ca
     assert client.get("/notes").get_json() == {"count": 0}
 
 
+def test_database_gone_before_the_session_is_closed(tmp_path, server_and_url, caplog):
+    server, uri = server_and_url
+    app, db = make_app(tmp_path, uri, True)
+    stop = []
+
+    @app.after_request
+    def maybe_stop(response):
+        if stop:
+            server.stop()  # the answer is made; closing the session will fail
+        return response
+
+    client = app.test_client()
+    stop.append(True)
+    caplog.clear()
+    assert client.get("/notes").status_code == 200
+    records = error_records(caplog)
+    assert len(records) == 1 and "while closing the session" in records[0].getMessage()
+    assert records[0].exc_info is None
+    stop.clear()
+    server.start()
+    assert client.get("/notes").get_json() == {"count": 0}
+
+
 def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path, caplog):
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where a folder should be")
