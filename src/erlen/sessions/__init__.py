@@ -1,0 +1,23 @@
+"""Sessions: the interface the app calls, the signed-cookie default, server-side sessions.
+
+- :mod:`.base`: ``SessionInterface``, ``SessionMixin``, ``SecureCookieSession``,
+  ``NullSession`` (what the core uses);
+- :mod:`.cookie`: ``SecureCookieSessionInterface``, the default (Flask's cookie format);
+- :mod:`.server` and :mod:`.backends`: server-side sessions (Flask-Session's API):
+  ``Session(app)`` installs the interface ``SESSION_TYPE`` names. The backends import their
+  client libraries (redis, cachelib, SQLAlchemy) only when chosen.
+"""
+
+from __future__ import annotations
+
+from .base import NullSession, SecureCookieSession, SessionInterface, SessionMixin
+from .cookie import SecureCookieSessionInterface, session_json_serializer
+
+__all__ = [
+    "NullSession",
+    "SecureCookieSession",
+    "SecureCookieSessionInterface",
+    "SessionInterface",
+    "SessionMixin",
+    "session_json_serializer",
+]
