@@ -363,8 +363,9 @@ def merge(
     rev_id: str | None = None,
 ) -> t.Any:
     """A revision that merges two or more heads."""
+    revs = revisions if isinstance(revisions, str) else list(revisions)
     return _alembic.merge(
-        _config(directory), revisions, message=message, branch_label=branch_label, rev_id=rev_id
+        _config(directory), revs, message=message, branch_label=branch_label, rev_id=rev_id
     )
 
 

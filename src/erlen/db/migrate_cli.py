@@ -7,6 +7,7 @@ command runs, unless the app configured the ``alembic`` logger itself.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import typing as t
@@ -17,10 +18,17 @@ from functools import wraps
 import click
 
 from ..cli import AppGroup
-from . import migrate as api
+
+# the module, not the function ``erlen.db.migrate`` that the package re-exports
+api = importlib.import_module(".migrate", __package__)
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 _META = "erlen.db.migrate"
+
+
+def _quiet_plugins(record: logging.LogRecord) -> bool:
+    """Drop Alembic 1.17+'s "setting up autogenerate plugin" lines (one per plugin, per run)."""
+    return record.levelno > logging.INFO or not record.name.startswith("alembic.runtime.plugins")
 
 
 @contextmanager
@@ -28,11 +36,12 @@ def _alembic_logging() -> Iterator[None]:
     """Show Alembic's and env.py's INFO lines on stderr for one command (as alembic.ini's
     logging section does for Flask-Migrate), without touching the root logger."""
     logger = logging.getLogger("alembic")
-    if logger.handlers:
+    if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
         yield
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)-5.5s [%(name)s] %(message)s"))
+    handler.addFilter(_quiet_plugins)
     level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
