@@ -405,8 +405,38 @@ def test_templates_are_package_data():
         "package-data"
     ]["erlen"]
     templates = root / "src" / "erlen" / "db" / "templates"
-    shipped = {p.relative_to(root / "src" / "erlen") for pat in patterns for p in
-               (root / "src" / "erlen").glob(pat) if p.is_file()}
+    shipped = {
+        p.relative_to(root / "src" / "erlen")
+        for pat in patterns
+        for p in (root / "src" / "erlen").glob(pat)
+        if p.is_file()
+    }
     for name in ("erlen", "erlen-multidb"):
         for file in ("env.py", "script.py.mako", "alembic.ini.mako", "README"):
             assert (templates / name / file).relative_to(root / "src" / "erlen") in shipped
+
+
+def test_same_commands_options_and_signatures_as_flask_migrate():
+    """Flask-Migrate 4 (a dev-only oracle) and erlen.db agree on every command's options and
+    every API function's parameters, so `flask db ...` scripts port by renaming."""
+    import inspect
+
+    import flask_migrate
+    from flask_migrate.cli import db as theirs
+
+    import erlen.db
+    from erlen.db.migrate_cli import db_cli as ours
+
+    assert sorted(ours.commands) == sorted(theirs.commands)
+    assert [p.opts for p in ours.params] == [p.opts for p in theirs.params]
+    for name, command in theirs.commands.items():
+        expected = sorted(o for p in command.params for o in p.opts)
+        assert sorted(o for p in ours.commands[name].params for o in p.opts) == expected, name
+    functions = ["init", "revision", "migrate", "edit", "merge", "upgrade", "downgrade", "show"]
+    functions += ["history", "heads", "branches", "current", "stamp", "check", "list_templates"]
+    for fn in functions:
+        expected = list(inspect.signature(getattr(flask_migrate, fn)).parameters)
+        assert list(inspect.signature(getattr(erlen.db, fn)).parameters) == expected, fn
+    for method in ("__init__", "init_app", "get_config", "configure"):
+        expected = list(inspect.signature(getattr(flask_migrate.Migrate, method)).parameters)
+        assert list(inspect.signature(getattr(Migrate, method)).parameters) == expected

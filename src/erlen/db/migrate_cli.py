@@ -171,9 +171,7 @@ def migrate(
     x_arg: list[str],
 ) -> None:
     """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
-    api.migrate(
-        directory, message, sql, head, splice, branch_label, version_path, rev_id, x_arg
-    )
+    api.migrate(directory, message, sql, head, splice, branch_label, version_path, rev_id, x_arg)
 
 
 @db_cli.command("edit")
