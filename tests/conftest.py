@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,13 +73,14 @@ def redis_server():
     server.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def database_uri(request, tmp_path) -> Iterator[str]:
-    """An SQLAlchemy URL of a fresh, empty database, once per backend; dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+@contextlib.contextmanager
+def fresh_database_uri(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database of ``kind`` ("sqlite", "postgresql", "mariadb"), dropped on
+    exit: what ``database_uri`` gives, for fixtures parametrized their own way."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{unique_name()}.db'}"
         return
-    fixture = "postgres_server" if request.param == "postgresql" else "mariadb_server"
+    fixture = {"postgresql": "postgres_server", "mariadb": "mariadb_server"}[kind]
     server = request.getfixturevalue(fixture)
     server.start()  # a previous test may have stopped it
     name = unique_name()
@@ -88,6 +90,24 @@ def database_uri(request, tmp_path) -> Iterator[str]:
     finally:
         server.start()
         server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An SQLAlchemy URL of a fresh, empty database, once per backend; dropped afterwards."""
+    with fresh_database_uri(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def sql_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer | MariaDBServer]:
+    """The session's PostgreSQL, then MariaDB server (running; started again afterwards, so
+    a test may stop it)."""
+    fixture = "postgres_server" if request.param == "postgresql" else "mariadb_server"
+    server = request.getfixturevalue(fixture)
+    server.start()
+    yield server
+    server.start()
 
 
 @pytest.fixture

@@ -19,16 +19,6 @@ def refused(port: int) -> bool:
         return True
 
 
-@pytest.fixture(params=["postgresql", "mariadb"])
-def sql_server(request):
-    server = request.getfixturevalue(
-        "postgres_server" if request.param == "postgresql" else "mariadb_server"
-    )
-    server.start()
-    yield server
-    server.start()
-
-
 def test_sql_server_query_stop_start_keeps_data(sql_server):
     url = sql_server.create_database("kept_" + sql_server.name)
     engine = sa.create_engine(url)

@@ -3,8 +3,8 @@
 - :mod:`.base`: ``SessionInterface``, ``SessionMixin``, ``SecureCookieSession``,
   ``NullSession`` (what the core uses);
 - :mod:`.cookie`: ``SecureCookieSessionInterface``, the default (Flask's cookie format);
-- :mod:`.server` and :mod:`.backends`: server-side sessions (Flask-Session's API):
-  ``Session(app)`` installs the interface ``SESSION_TYPE`` names. The backends import their
+- :mod:`.server`, :mod:`.backends`, :mod:`.extension`: server-side sessions (Flask-Session's
+  API): ``Session(app)`` installs the interface ``SESSION_TYPE`` names. The backends import their
   client libraries (redis, cachelib, SQLAlchemy) only when chosen.
 """
 
@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from .base import NullSession, SecureCookieSession, SessionInterface, SessionMixin
 from .cookie import SecureCookieSessionInterface, session_json_serializer
+from .extension import Session
+from .server import ServerSideSession, ServerSideSessionInterface, SessionStoreUnavailable
 
 __all__ = [
     "NullSession",
     "SecureCookieSession",
     "SecureCookieSessionInterface",
+    "ServerSideSession",
+    "ServerSideSessionInterface",
+    "Session",
     "SessionInterface",
     "SessionMixin",
+    "SessionStoreUnavailable",
     "session_json_serializer",
 ]

@@ -257,7 +257,6 @@ class SessionInterface:
         return self.open_session(app, request) or self.make_null_session(app)
 
 
-
 def _add_vary_cookie(response: Any) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, keeping what is there, no duplicates."""
     headers = response.headers
