@@ -8,6 +8,26 @@ from __future__ import annotations
 
 from .engines import rewrite_driver
 from .extension import SQLAlchemy
+from .migrate import (
+    Config,
+    Migrate,
+    MigrateError,
+    branches,
+    check,
+    current,
+    downgrade,
+    edit,
+    heads,
+    history,
+    init,
+    list_templates,
+    merge,
+    migrate,
+    revision,
+    show,
+    stamp,
+    upgrade,
+)
 from .model import Model, camel_to_snake_case
 from .outage import DatabaseUnavailable
 from .pagination import Pagination, QueryPagination, SelectPagination
@@ -17,6 +37,24 @@ from .session import Session
 from .track_modifications import before_models_committed, models_committed
 
 __all__ = [
+    "Config",
+    "Migrate",
+    "MigrateError",
+    "branches",
+    "check",
+    "current",
+    "downgrade",
+    "edit",
+    "heads",
+    "history",
+    "init",
+    "list_templates",
+    "merge",
+    "migrate",
+    "revision",
+    "show",
+    "stamp",
+    "upgrade",
     "DatabaseUnavailable",
     "Model",
     "Pagination",
