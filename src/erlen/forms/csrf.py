@@ -90,10 +90,11 @@ def generate_csrf(secret_key: Any = None, token_key: str | None = None) -> str:
         cache = g._erlen_csrf = {}
     token = cache.get(name)
     if token is None:
+        keys = _keys(secret_key)  # first: no secret key is a clear error, not a session one
         raw = session.get(name)
         if not isinstance(raw, str):
             raw = session[name] = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's
-        token = cache[name] = _serializer(_keys(secret_key)).dumps(raw)
+        token = cache[name] = _serializer(keys).dumps(raw)
     return token
 
 
@@ -150,8 +151,8 @@ def _no_ambient_credentials(environ: dict[str, Any]) -> bool:
     """
     if environ.get("HTTP_COOKIE"):
         return False
-    auth = environ.get("HTTP_AUTHORIZATION")
-    return bool(auth) and auth[:7].lower() == "bearer " and len(auth) > 7
+    auth: str = environ.get("HTTP_AUTHORIZATION") or ""
+    return auth[:7].lower() == "bearer " and len(auth) > 7
 
 
 def _origin_of(url: str) -> str | None:
@@ -248,7 +249,7 @@ class CSRFProtect:
         def csrf_protect() -> None:
             if not config["WTF_CSRF_ENABLED"] or not config["WTF_CSRF_CHECK_DEFAULT"]:
                 return
-            req = request._get_current_object()
+            req = request._get_current_object()  # type: ignore[attr-defined]
             if req.method not in config["WTF_CSRF_METHODS"]:
                 return
             rule = req.url_rule
@@ -280,7 +281,7 @@ class CSRFProtect:
         """Check this request now (for ``WTF_CSRF_CHECK_DEFAULT = False`` apps): raises
         ``CSRFError`` unless the token (and, over HTTPS, the origin) is right."""
         config = current_app.config
-        req = request._get_current_object()
+        req = request._get_current_object()  # type: ignore[attr-defined]
         if req.method not in config.get("WTF_CSRF_METHODS", DEFAULT_METHODS):
             return
         if _no_ambient_credentials(req.environ):

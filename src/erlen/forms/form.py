@@ -57,7 +57,7 @@ class FlaskForm(Form):
                 return formdata
             if not _is_submitted():
                 return None
-            req = request._get_current_object()
+            req = request._get_current_object()  # type: ignore[attr-defined]
             if req.files:
                 return CombinedMultiDict([req.files, req.form])
             if req.form:
