@@ -404,9 +404,8 @@ def test_validate_arguments(app):
 
 def test_no_secret_key_is_an_error(app):
     app.config["SECRET_KEY"] = None
-    with app.test_request_context():
-        with pytest.raises(RuntimeError, match="secret key is required"):
-            generate_csrf()
+    with app.test_request_context(), pytest.raises(RuntimeError, match="secret key is required"):
+        generate_csrf()
 
 
 def test_csrf_token_template_global(app, csrf):

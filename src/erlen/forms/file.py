@@ -79,9 +79,9 @@ class FileAllowed:
                     continue
                 raise StopValidation(
                     self.message
-                    or field.gettext("File does not have an approved extension: {extensions}").format(
-                        extensions=", ".join(upload_set)
-                    )
+                    or field.gettext(
+                        "File does not have an approved extension: {extensions}"
+                    ).format(extensions=", ".join(upload_set))
                 )
             if not upload_set.file_allowed(storage, filename):
                 raise StopValidation(
@@ -120,9 +120,9 @@ class FileSize:
             if not self.min_size <= _size(storage) <= self.max_size:
                 raise ValidationError(
                     self.message
-                    or field.gettext("File must be between {min_size} and {max_size} bytes.").format(
-                        min_size=self.min_size, max_size=self.max_size
-                    )
+                    or field.gettext(
+                        "File must be between {min_size} and {max_size} bytes."
+                    ).format(min_size=self.min_size, max_size=self.max_size)
                 )
 
 
