@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -29,6 +31,7 @@ from erlen.forms import (
     MultipleFileField,
 )
 from erlen.http.filestorage import FileStorage
+from test_serving import ERLEN, free_port, servers  # noqa: F401 (servers: a fixture)
 
 
 class NameForm(FlaskForm):
@@ -349,3 +352,67 @@ def test_file_messages_same_as_flask_wtf():
             e = EUpload()
             e.validate()
             assert e.errors == want, name
+
+
+# -- end to end: a real server and real Chromium ---------------------------------------------
+
+BROWSER_APP = """
+from erlen import Erlen, render_template_string
+from erlen.forms import CSRFProtect, FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired
+
+app = Erlen(__name__)
+app.config["SECRET_KEY"] = "browser test"
+CSRFProtect(app)
+
+class NoteForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired()])
+
+PAGE = '''<!doctype html><title>note</title>
+<form method="post">{{ form.hidden_tag() }}{{ form.title() }}<button type="submit">Save</button>
+</form>'''
+
+@app.route("/", methods=["GET", "POST"])
+def index():
+    form = NoteForm()
+    if form.validate_on_submit():
+        return render_template_string("<p id=saved>saved {{ t }}</p>", t=form.title.data)
+    return render_template_string(PAGE, form=form)
+"""
+
+
+def test_form_in_real_chromium(tmp_path, servers):  # noqa: F811 (the fixture)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(chromium):
+        pytest.skip("Debian chromium is not installed")
+    (tmp_path / "app.py").write_text(BROWSER_APP)
+    port = free_port()
+    server = servers([ERLEN, "--app", "app.py", "run", "--no-debug", "--port", str(port)], tmp_path)
+    server.wait_port(port)
+    base = f"http://127.0.0.1:{port}/"
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(base)
+            page.fill("input[name=title]", "from Chromium")
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            assert page.locator("#saved").inner_text() == "saved from Chromium"
+            # again, with the hidden token removed from the page before submitting
+            response = page.goto(base)
+            assert response is not None and response.status == 200
+            page.evaluate("document.querySelector('input[name=csrf_token]').remove()")
+            page.fill("input[name=title]", "forged")
+            with page.expect_navigation() as nav:
+                page.click("button[type=submit]")
+            assert nav.value is not None and nav.value.status == 400
+            assert "The CSRF token is missing." in page.content()
+        finally:
+            browser.close()
+    assert "400 POST '/': The CSRF token is missing." in server.output()
