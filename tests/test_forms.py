@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 
 import flask
@@ -120,7 +121,7 @@ def test_form_trusts_csrfprotect_and_bearer():
 def test_expired_token_in_form(monkeypatch):
     client = _form_app(WTF_CSRF_TIME_LIMIT=60).test_client()
     monkeypatch.setattr(
-        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: 1_000_000_000
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 120
     )
     token = _token(client)
     monkeypatch.undo()
@@ -416,3 +417,24 @@ def test_form_in_real_chromium(tmp_path, servers):  # noqa: F811 (the fixture)
         finally:
             browser.close()
     assert "400 POST '/': The CSRF token is missing." in server.output()
+
+
+def test_form_token_signed_with_fallback_key():
+    app = _form_app()
+    client = app.test_client()
+    token = _token(client)
+    app.config.update(SECRET_KEY="rotated", SECRET_KEY_FALLBACKS=["test key"])
+    r = client.post("/", data={"name": "Ada", "csrf_token": token})
+    assert r.get_json() == {"data": {"name": "Ada", "age": None}}
+    app.config["WTF_CSRF_SECRET_KEY"] = "separate"  # a CSRF-only key has no fallbacks
+    r = client.post("/", data={"name": "Ada", "csrf_token": token})
+    assert r.get_json()["errors"] == {"csrf_token": ["The CSRF token is invalid."]}
+
+
+def test_token_is_signed_only_when_rendered():
+    app = _form_app()
+    with app.test_request_context(method="POST", data={"name": "x"}):
+        form = NameForm()
+        assert "csrf_token" not in erlen.session  # nothing signed yet
+        token = form.csrf_token.current_token
+        assert erlen.session["csrf_token"] and f'value="{token}"' in form.hidden_tag()

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from wtforms import ValidationError
-from wtforms.csrf.core import CSRF
+from wtforms import HiddenField, ValidationError
+from wtforms.csrf.core import CSRF, CSRFTokenField
 
 from ..blueprints import Blueprint
 from ..ctx import has_request_context
@@ -47,21 +47,24 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
 
-def _keys(secret_key: Any) -> tuple[Any, ...]:
+def _keys(app: Any, secret_key: Any) -> tuple[Any, ...]:
     """Signing keys, oldest first (itsdangerous signs with the last, verifies with all).
 
-    With no explicit key and no ``WTF_CSRF_SECRET_KEY``, the app's ``SECRET_KEY`` signs and
-    ``SECRET_KEY_FALLBACKS`` still verify, so rotating the app key does not void open forms.
+    The key is ``secret_key``, else ``WTF_CSRF_SECRET_KEY``, else the app's ``SECRET_KEY``;
+    when it is the app's key, ``SECRET_KEY_FALLBACKS`` still verify (a form's default key is
+    the app's key too), so rotating the app key does not void the forms users have open.
     """
-    config = current_app.config
+    config = app.config
     if secret_key is None:
         secret_key = config.get("WTF_CSRF_SECRET_KEY")
         if secret_key is None:
-            secret_key = current_app.secret_key
-            if secret_key:
-                return (*(config.get("SECRET_KEY_FALLBACKS") or ()), secret_key)
+            secret_key = app.secret_key
     if not secret_key:
         raise RuntimeError("A secret key is required to use CSRF.")
+    if secret_key == app.secret_key:
+        fallbacks = config.get("SECRET_KEY_FALLBACKS")
+        if fallbacks:
+            return (*fallbacks, secret_key)
     return (secret_key,)
 
 
@@ -74,26 +77,25 @@ def _serializer(keys: tuple[Any, ...]) -> URLSafeTimedSerializer:
     return s
 
 
-def _field_name(token_key: str | None) -> str:
-    return token_key or current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-
-
 def generate_csrf(secret_key: Any = None, token_key: str | None = None) -> str:
     """The signed CSRF token for this request (made once per request, cached in ``g``).
 
     Puts a raw random value into the session under ``token_key`` (``WTF_CSRF_FIELD_NAME``,
     ``"csrf_token"``) the first time, and signs it; also the ``csrf_token()`` template global.
     """
-    name = _field_name(token_key)
-    cache: dict[str, str] | None = g.get("_erlen_csrf")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    name = token_key or app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    ns = g._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[str, str] | None = getattr(ns, "_erlen_csrf", None)
     if cache is None:
-        cache = g._erlen_csrf = {}
+        cache = ns._erlen_csrf = {}
     token = cache.get(name)
     if token is None:
-        keys = _keys(secret_key)  # first: no secret key is a clear error, not a session one
-        raw = session.get(name)
+        keys = _keys(app, secret_key)  # first: no secret key is a clear error, not a session one
+        sess = session._get_current_object()  # type: ignore[attr-defined]
+        raw = sess.get(name)
         if not isinstance(raw, str):
-            raw = session[name] = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's
+            raw = sess[name] = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's
         token = cache[name] = _serializer(keys).dumps(raw)
     return token
 
@@ -105,7 +107,7 @@ def rotate_csrf(token_key: str | None = None) -> None:
     obtained in the visitor's anonymous session stops working once they log in. Cheap: one
     session key and one ``g`` entry are dropped; nothing is signed until a token is needed.
     """
-    name = _field_name(token_key)
+    name = token_key or current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if name in session:
         del session[name]
     cache = g.get("_erlen_csrf")
@@ -123,9 +125,11 @@ def validate_csrf(
 
     ``time_limit`` defaults to ``WTF_CSRF_TIME_LIMIT`` (3600 s; ``None`` there: no expiry).
     """
-    name = _field_name(token_key)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    name = token_key or config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if time_limit is None:
-        time_limit = current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+        time_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
     if not data:
         raise ValidationError("The CSRF token is missing.")
     raw = session.get(name)
@@ -134,7 +138,7 @@ def validate_csrf(
     if not isinstance(data, (str, bytes)):
         raise ValidationError("The CSRF token is invalid.")
     try:
-        token = _serializer(_keys(secret_key)).loads(data, max_age=time_limit)
+        token = _serializer(_keys(app, secret_key)).loads(data, max_age=time_limit)
     except SignatureExpired:
         raise ValidationError("The CSRF token has expired.") from None
     except BadData:
@@ -332,8 +336,29 @@ def _check_origin(req: Any, trusted: Iterable[str]) -> None:
         raise CSRFError("The referrer does not match the host.")
 
 
+class _LazyCSRFTokenField(CSRFTokenField):
+    """The hidden token field, signing its token only when it is read (rendered): a form
+    that is submitted and validated, and not shown again, signs nothing."""
+
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        HiddenField.process(self, *args, **kwargs)  # not CSRFTokenField's: no token yet
+
+    @property  # type: ignore[override]
+    def current_token(self) -> str:
+        token = self.__dict__.get("_current_token")
+        if token is None:
+            token = self._current_token = self.csrf_impl.generate_csrf_token(self)
+        return token  # type: ignore[no-any-return]
+
+    @current_token.setter
+    def current_token(self, value: str) -> None:
+        self._current_token = value
+
+
 class _FlaskFormCSRF(CSRF):
     """WTForms' CSRF hook for ``FlaskForm``: the same tokens as ``generate_csrf``."""
+
+    field_class = _LazyCSRFTokenField
 
     def setup_form(self, form: Any) -> Any:
         self.meta = form.meta
@@ -345,7 +370,7 @@ class _FlaskFormCSRF(CSRF):
     def validate_csrf_token(self, form: Any, field: Any) -> None:
         if g.get("csrf_valid", False):  # CSRFProtect already checked this request
             return
-        if _no_ambient_credentials(request.environ):
+        if _no_ambient_credentials(request.environ):  # see CSRFProtect.protect
             return
         try:
             validate_csrf(
