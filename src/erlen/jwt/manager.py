@@ -106,20 +106,18 @@ class JWTManager:
         invalid = by_message("_invalid_token_callback", 422)
         for exc in (NoAuthorizationError, CSRFError):
             app.register_error_handler(exc, unauthorized)
-        for exc in (
+        for invalid_exc in (
             pyjwt.InvalidTokenError,  # DecodeError, bad signature, audience, issuer, claims…
             JWTDecodeError,
             InvalidHeaderError,
             InvalidQueryParamError,
             WrongTokenError,
         ):
-            app.register_error_handler(exc, invalid)
+            app.register_error_handler(invalid_exc, invalid)
         app.register_error_handler(
             pyjwt.ExpiredSignatureError, by_token("_expired_token_callback", 401)
         )
-        app.register_error_handler(
-            FreshTokenRequired, by_token("_needs_fresh_token_callback", 401)
-        )
+        app.register_error_handler(FreshTokenRequired, by_token("_needs_fresh_token_callback", 401))
         app.register_error_handler(RevokedTokenError, by_token("_revoked_token_callback", 401))
         app.register_error_handler(UserLookupError, by_token("_user_lookup_error_callback", 401))
         app.register_error_handler(
@@ -241,7 +239,7 @@ class JWTManager:
                 f"{type(subject).__name__}: convert it, e.g. "
                 "@jwt.user_identity_loader returning str(user.id)"
             )
-        csrf = config["JWT_COOKIE_CSRF_PROTECT"] and "cookies" in tokens.token_locations(config)
+        csrf = bool(config["JWT_COOKIE_CSRF_PROTECT"])  # as Flask-JWT-Extended, any location
         return tokens.encode(
             config,
             subject,

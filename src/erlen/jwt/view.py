@@ -40,8 +40,7 @@ def _manager(app: Any) -> JWTManager:
         return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
     except KeyError:
         raise RuntimeError(
-            "You must initialize a JWTManager with this flask application before using this "
-            "method"
+            "You must initialize a JWTManager with this flask application before using this method"
         ) from None
 
 
@@ -158,12 +157,12 @@ def _decode_from_request(
             raise WrongTokenError("Only non-refresh tokens are allowed")
     if fresh:
         _check_fresh(header, data)
-    if not skip_revocation_check and manager._token_in_blocklist_callback is not None:
-        if manager._token_in_blocklist_callback(header, data):
-            raise RevokedTokenError("Token has been revoked", header, data)
-    if manager._token_verification_callback is not None:
-        if not manager._token_verification_callback(header, data):
-            raise UserClaimsVerificationError("User claims verification failed", header, data)
+    blocklist = manager._token_in_blocklist_callback
+    if not skip_revocation_check and blocklist is not None and blocklist(header, data):
+        raise RevokedTokenError("Token has been revoked", header, data)
+    verify = manager._token_verification_callback
+    if verify is not None and not verify(header, data):
+        raise UserClaimsVerificationError("User claims verification failed", header, data)
     return data, header, location
 
 
@@ -292,7 +291,10 @@ def get_current_user() -> Any:
     """What ``user_lookup_loader`` returned for this request's token (None if optional)."""
     user = g.get("_jwt_extended_jwt_user", None)
     if user is None:
-        raise RuntimeError("You must provide a `@jwt.user_lookup_loader` callback to use this method")
+        get_jwt()  # not verified yet: say so first
+        raise RuntimeError(
+            "You must provide a `@jwt.user_lookup_loader` callback to use this method"
+        )
     return user["loaded_user"]
 
 
@@ -312,7 +314,12 @@ def create_access_token(
     """A signed access token for ``identity`` (``JWT_ACCESS_TOKEN_EXPIRES``, 15 min)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return _manager(app)._encode_jwt_from_config(
-        app.config, identity, "access", additional_claims, fresh, expires_delta,
+        app.config,
+        identity,
+        "access",
+        additional_claims,
+        fresh,
+        expires_delta,
         additional_headers,
     )
 
@@ -326,7 +333,12 @@ def create_refresh_token(
     """A signed refresh token for ``identity`` (``JWT_REFRESH_TOKEN_EXPIRES``, 30 days)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return _manager(app)._encode_jwt_from_config(
-        app.config, identity, "refresh", additional_claims, False, expires_delta,
+        app.config,
+        identity,
+        "refresh",
+        additional_claims,
+        False,
+        expires_delta,
         additional_headers,
     )
 
@@ -362,8 +374,7 @@ def get_csrf_token(encoded_token: str) -> str:
 def _set(response: Any, kind: str, token: str, max_age: Any, domain: str | None) -> None:
     config = current_app.config
     if max_age is None and not config["JWT_SESSION_COOKIE"]:
-        delta = tokens.expires_delta(config, kind.lower())
-        max_age = int(delta.total_seconds()) if isinstance(delta, timedelta) else None
+        max_age = 31540000  # a year, as Flask-JWT-Extended: the token's own exp still rules
     common = {
         "max_age": max_age,
         "secure": config["JWT_COOKIE_SECURE"],
@@ -391,19 +402,24 @@ def _unset(response: Any, kind: str, domain: str | None) -> None:
     config = current_app.config
     common = {
         "expires": 0,
-        "max_age": 0,
         "secure": config["JWT_COOKIE_SECURE"],
         "domain": domain or config["JWT_COOKIE_DOMAIN"],
         "samesite": config["JWT_COOKIE_SAMESITE"],
     }
     response.set_cookie(
-        config[f"JWT_{kind}_COOKIE_NAME"], value="", httponly=True,
-        path=config[f"JWT_{kind}_COOKIE_PATH"], **common,
+        config[f"JWT_{kind}_COOKIE_NAME"],
+        value="",
+        httponly=True,
+        path=config[f"JWT_{kind}_COOKIE_PATH"],
+        **common,
     )
     if config["JWT_CSRF_IN_COOKIES"] and config["JWT_COOKIE_CSRF_PROTECT"]:
         response.set_cookie(
-            config[f"JWT_{kind}_CSRF_COOKIE_NAME"], value="", httponly=False,
-            path=config[f"JWT_{kind}_CSRF_COOKIE_PATH"], **common,
+            config[f"JWT_{kind}_CSRF_COOKIE_NAME"],
+            value="",
+            httponly=False,
+            path=config[f"JWT_{kind}_CSRF_COOKIE_PATH"],
+            **common,
         )
 
 
