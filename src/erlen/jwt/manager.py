@@ -259,6 +259,16 @@ class JWTManager:
         csrf_value: str | None = None,
         allow_expired: bool = False,
     ) -> dict[str, Any]:
+        return self._decode_complete(config, token, csrf_value, allow_expired)[1]
+
+    def _decode_complete(
+        self,
+        config: Any,
+        token: str,
+        csrf_value: str | None = None,
+        allow_expired: bool = False,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(header, claims)`` of a verified token; an expired one's error carries both."""
         if self._decode_key_callback is None:
             key = tokens.decode_key(config)
         else:
@@ -268,10 +278,8 @@ class JWTManager:
         try:
             return tokens.decode(config, token, key, csrf_value, allow_expired)
         except pyjwt.ExpiredSignatureError as e:
-            e.jwt_header = pyjwt.get_unverified_header(token)  # type: ignore[attr-defined]
-            e.jwt_data = tokens.decode(  # type: ignore[attr-defined]
-                config, token, key, csrf_value, allow_expired=True
-            )
+            header, data = tokens.decode(config, token, key, csrf_value, allow_expired=True)
+            e.jwt_header, e.jwt_data = header, data  # type: ignore[attr-defined]
             raise
 
 

@@ -199,14 +199,17 @@ def decode(
     key: Any,
     csrf_value: str | None = None,
     allow_expired: bool = False,
-) -> dict[str, Any]:
-    """The verified claims of ``token`` (PyJWT errors and ours propagate)."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and verified claims of ``token`` (PyJWT errors and ours propagate).
+
+    One parse: ``decode_complete`` gives the header too (PyJWT's parsing is most of the cost).
+    """
     audience = config["JWT_DECODE_AUDIENCE"]
     options = {"verify_aud": audience is not None, "verify_sub": config["JWT_VERIFY_SUB"]}
     if allow_expired:
         options["verify_exp"] = False
     try:
-        data: dict[str, Any] = pyjwt.decode(
+        complete = pyjwt.decode_complete(
             token,
             key,
             algorithms=decode_algorithms(config),
@@ -218,6 +221,7 @@ def decode(
     except pyjwt.InvalidKeyError:
         # e.g. an HS* token checked with a PEM public key: PyJWT refuses the key itself.
         raise pyjwt.InvalidSignatureError("Signature verification failed") from None
+    data: dict[str, Any] = complete["payload"]
     claim = config["JWT_IDENTITY_CLAIM"]
     if claim not in data:
         raise JWTDecodeError(f"Missing claim: {claim}")
@@ -233,4 +237,4 @@ def decode(
             raise JWTDecodeError("Missing claim: csrf")
         if not hmac.compare_digest(str(expected).encode(), csrf_value.encode()):
             raise CSRFError("CSRF double submit tokens do not match")
-    return data
+    return complete["header"], data

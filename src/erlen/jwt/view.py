@@ -140,8 +140,7 @@ def _decode_from_request(
         except NoAuthorizationError as e:
             errors.append(str(e))
             continue
-        data = manager._decode_jwt_from_config(config, token, csrf)
-        header = pyjwt.get_unverified_header(token)
+        header, data = manager._decode_complete(config, token, csrf)
         break
     else:
         if len(where) > 1:
