@@ -29,3 +29,12 @@ def app_ctx(app: erlen.Erlen):
 def req_ctx(app: erlen.Erlen):
     with app.test_request_context() as ctx:
         yield ctx
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on loopback (tests/smtp_server.py; TLS/AUTH variants there)."""
+    from smtp_server import SMTPServer
+
+    with SMTPServer() as server:
+        yield server
