@@ -6,119 +6,19 @@ except where erlen deliberately differs (non-string identities, ``none``), marke
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import importlib
-import json
-import logging
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-SECRET = "a-test-secret-of-at-least-32-bytes!!"
-IMPLS = {"erlen": ("erlen", "erlen.jwt"), "flask": ("flask", "flask_jwt_extended")}
-
-
-def make(impl: str, **config: Any) -> SimpleNamespace:
-    """The same small app on either framework; returns app, client, the jwt module, manager."""
-    fw_name, ext_name = IMPLS[impl]
-    fw = importlib.import_module(fw_name)
-    ext = importlib.import_module(ext_name)
-    app = fw.Flask("jwt_test")
-    config.setdefault("JWT_SECRET_KEY", SECRET)
-    app.config.update(config)
-    manager = ext.JWTManager(app)
-
-    @app.route("/protected", methods=["GET", "POST"])
-    @ext.jwt_required()
-    def protected() -> Any:
-        return {
-            "id": ext.get_jwt_identity(),
-            "claims": ext.get_jwt(),
-            "alg": ext.get_jwt_header()["alg"],
-        }
-
-    @app.route("/optional")
-    @ext.jwt_required(optional=True)
-    def optional() -> Any:
-        return {"id": ext.get_jwt_identity(), "claims": ext.get_jwt()}
-
-    @app.route("/fresh")
-    @ext.jwt_required(fresh=True)
-    def fresh() -> Any:
-        return {"id": ext.get_jwt_identity()}
-
-    @app.route("/refresh", methods=["POST"])
-    @ext.jwt_required(refresh=True)
-    def refresh() -> Any:
-        return {"access": ext.create_access_token(ext.get_jwt_identity())}
-
-    @app.route("/login", methods=["POST"])
-    def login() -> Any:
-        resp = fw.jsonify(ok=True)
-        ext.set_access_cookies(resp, ext.create_access_token("alice"))
-        ext.set_refresh_cookies(resp, ext.create_refresh_token("alice"))
-        return resp
-
-    @app.route("/logout", methods=["POST"])
-    def logout() -> Any:
-        resp = fw.jsonify(ok=True)
-        ext.unset_jwt_cookies(resp)
-        return resp
-
-    return SimpleNamespace(app=app, client=app.test_client(), ext=ext, jwt=manager, fw=fw)
+from jwt_apps import IMPLS, SECRET, bearer, claims_of, make, token
 
 
 @pytest.fixture(params=list(IMPLS))
 def impl(request: pytest.FixtureRequest) -> str:
     return request.param  # type: ignore[no-any-return]
-
-
-def token(t: SimpleNamespace, kind: str = "access", identity: Any = "alice", **kw: Any) -> str:
-    with t.app.app_context():
-        if kind == "access":
-            return t.ext.create_access_token(identity, **kw)  # type: ignore[no-any-return]
-        return t.ext.create_refresh_token(identity, **kw)  # type: ignore[no-any-return]
-
-
-def bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + tok}
-
-
-def claims_of(t: SimpleNamespace, tok: str) -> dict[str, Any]:
-    return pyjwt.decode(tok, SECRET, algorithms=["HS256"])
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def forge_hs256(secret: bytes, header: dict[str, Any], claims: dict[str, Any]) -> str:
-    """A token signed by hand with HMAC-SHA256 (PyJWT itself refuses a PEM key as secret)."""
-    signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
-    return signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest())
-
-
-def rsa_pair() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
 
 
 # -- tokens and claims ------------------------------------------------------------------
@@ -491,112 +391,3 @@ def test_per_view_locations(impl: str) -> None:
 
     assert t.client.get("/q?jwt=" + token(t)).status_code == 200
     assert t.client.get("/q", headers=bearer(token(t))).status_code == 401
-
-
-# -- the pinned algorithm ------------------------------------------------------------------
-
-
-def test_rs256_and_the_public_key_as_hmac_secret(impl: str) -> None:
-    private, public = rsa_pair()
-    t = make(impl, JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY=private, JWT_PUBLIC_KEY=public)
-    tok = token(t)
-    assert pyjwt.get_unverified_header(tok)["alg"] == "RS256"
-    assert t.client.get("/protected", headers=bearer(tok)).status_code == 200
-    # The classic confusion attack: an HS256 token "signed" with the public key as secret.
-    good = pyjwt.decode(tok, public, algorithms=["RS256"])
-    forged = forge_hs256(public, {"alg": "HS256", "typ": "JWT"}, dict(good, sub="admin"))
-    r = t.client.get("/protected", headers=bearer(forged))
-    assert (r.status_code, r.get_json()) == (422, {"msg": "The specified alg value is not allowed"})
-
-
-def test_public_key_as_hmac_secret_refused_even_if_hs256_allowed(impl: str) -> None:
-    private, public = rsa_pair()
-    t = make(
-        impl,
-        JWT_ALGORITHM="RS256",
-        JWT_PRIVATE_KEY=private,
-        JWT_PUBLIC_KEY=public,
-        JWT_DECODE_ALGORITHMS=["RS256", "HS256"],
-    )
-    forged = forge_hs256(public, {"alg": "HS256"}, {"sub": "admin", "type": "access"})
-    if impl == "flask":
-        # Flask-JWT-Extended lets PyJWT's InvalidKeyError through as a 500 (refused, but loudly).
-        t.app.config["PROPAGATE_EXCEPTIONS"] = True
-        with pytest.raises(pyjwt.InvalidKeyError):
-            t.client.get("/protected", headers=bearer(forged))
-        return
-    r = t.client.get("/protected", headers=bearer(forged))
-    assert (r.status_code, r.get_json()) == (422, {"msg": "Signature verification failed"})
-
-
-def test_alg_none_token_refused(impl: str) -> None:
-    t = make(impl)
-    unsigned = pyjwt.encode({"sub": "admin", "type": "access"}, None, algorithm="none")
-    r = t.client.get("/protected", headers=bearer(unsigned))
-    assert (r.status_code, r.get_json()) == (422, {"msg": "The specified alg value is not allowed"})
-
-
-def test_none_algorithm_config_refused() -> None:
-    t = make("erlen", JWT_ALGORITHM="none")
-    with pytest.raises(RuntimeError, match="'none' JWT algorithm is refused"):
-        token(t)
-    t = make("erlen", JWT_DECODE_ALGORITHMS=["HS256", "none"])
-    t.app.config["PROPAGATE_EXCEPTIONS"] = True
-    with pytest.raises(RuntimeError, match="refused"):
-        t.client.get("/protected", headers=bearer(token(make("erlen"))))
-
-
-# -- deliberate differences ------------------------------------------------------------------
-
-
-def test_non_string_identity() -> None:
-    """Flask-JWT-Extended makes the token and refuses it later (422 'Subject must be a
-    string'); erlen refuses to make it, saying how to convert the identity."""
-    f = make("flask")
-    r = f.client.get("/protected", headers=bearer(token(f, identity=7)))
-    assert (r.status_code, r.get_json()) == (422, {"msg": "Subject must be a string"})
-    e = make("erlen")
-    with pytest.raises(TypeError, match="must be a string.*user_identity_loader"):
-        token(e, identity=7)
-    e = make("erlen", JWT_VERIFY_SUB=False)  # opting out, as with Flask-JWT-Extended
-    r = e.client.get("/protected", headers=bearer(token(e, identity=7)))
-    assert r.get_json()["id"] == 7
-
-
-def test_refusals_logged_without_token(caplog: pytest.LogCaptureFixture) -> None:
-    t = make("erlen")
-    tok = token(t)
-    bad = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
-    with caplog.at_level(logging.INFO, logger="erlen.jwt"):
-        t.client.get("/protected", headers=bearer(bad))
-    lines = [r.getMessage() for r in caplog.records if r.name == "erlen.jwt"]
-    assert lines == ["JWT 422 GET /protected: Signature verification failed"]
-    assert SECRET not in caplog.text and bad not in caplog.text
-
-
-def test_import_erlen_does_not_import_jwt() -> None:
-    code = "import sys, erlen; print('jwt' in sys.modules, 'erlen.jwt' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
-
-
-def test_without_manager_is_a_clear_error() -> None:
-    import erlen
-    from erlen.jwt import create_access_token
-
-    app = erlen.Flask("nomanager")
-    with app.app_context(), pytest.raises(RuntimeError, match="initialize a JWTManager"):
-        create_access_token("x")
-
-
-def test_init_app_later_and_defaults() -> None:
-    import erlen
-    from erlen.jwt import JWTManager
-
-    manager = JWTManager()
-    app = erlen.Flask("later")
-    manager.init_app(app)
-    assert app.extensions["flask-jwt-extended"] is manager
-    assert app.config["JWT_ACCESS_TOKEN_EXPIRES"] == timedelta(minutes=15)
-    assert app.config["JWT_TOKEN_LOCATION"] == ("headers",)
-    assert app.config["JWT_COOKIE_CSRF_PROTECT"] is True
