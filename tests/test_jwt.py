@@ -391,3 +391,24 @@ def test_per_view_locations(impl: str) -> None:
 
     assert t.client.get("/q?jwt=" + token(t)).status_code == 200
     assert t.client.get("/q", headers=bearer(token(t))).status_code == 401
+
+
+def test_current_user_in_templates(impl: str) -> None:
+    import importlib
+
+    fw = importlib.import_module(impl)
+    ext = importlib.import_module("erlen.jwt" if impl == "erlen" else "flask_jwt_extended")
+    app = fw.Flask("ctxproc")
+    app.config["JWT_SECRET_KEY"] = SECRET
+    manager = ext.JWTManager(app, add_context_processor=True)
+    manager.user_lookup_loader(lambda h, d: {"name": d["sub"].title()})
+
+    @app.route("/page")
+    @ext.jwt_required()
+    def page() -> Any:
+        return fw.render_template_string("hi {{ current_user.name }}")
+
+    with app.app_context():
+        tok = ext.create_access_token("alice")
+    r = app.test_client().get("/page", headers=bearer(tok))
+    assert (r.status_code, r.get_data(as_text=True)) == (200, "hi Alice")

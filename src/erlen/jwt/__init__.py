@@ -7,19 +7,21 @@ See ``docs/jwt.md``.
 
 from __future__ import annotations
 
-from .manager import JWTManager
-from .view import (
-    create_access_token,
-    create_refresh_token,
+from .current import (
     current_user,
-    decode_token,
-    get_csrf_token,
     get_current_user,
-    get_jti,
     get_jwt,
     get_jwt_header,
     get_jwt_identity,
     get_jwt_request_location,
+)
+from .manager import JWTManager
+from .view import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_csrf_token,
+    get_jti,
     get_unverified_jwt_headers,
     jwt_required,
     set_access_cookies,

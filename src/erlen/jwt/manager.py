@@ -81,7 +81,7 @@ class JWTManager:
             app.config.setdefault(key, value)
         self._set_error_handlers(app)
         if add_context_processor:
-            from .view import current_user
+            from .current import current_user
 
             app.context_processor(lambda: {"current_user": current_user})
 
