@@ -343,3 +343,14 @@ def test_same_api_as_flask_mail(impl: str) -> None:
         "Subj", "from@example.com", ["to@example.com"], "b", "<i>h</i>",
     )  # fmt: skip
     assert sent.send_to == {"to@example.com"} and sent.attachments[0].data == b"\x00\x01"
+
+
+def test_sender_name_with_comma_stays_one_address(smtp_server: SMTPServer) -> None:
+    app, mail = mail_app(smtp_server, MAIL_DEFAULT_SENDER=("Doe, Jöhn", "john@example.com"))
+    with app.app_context():
+        mail.send_message("s", recipients=["a@bücher.example"], body="x")
+    [got] = smtp_server.messages
+    [sender] = got.message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Doe, Jöhn", "john@example.com")
+    assert got.mail_from == "john@example.com"
+    assert got.rcpt_tos == ["a@xn--bcher-kva.example"]  # IDN domain in IDNA form

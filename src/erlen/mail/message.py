@@ -24,6 +24,7 @@ from typing import Any
 
 AddressType = str | tuple[str, str]
 _SPACES = re.compile(r"\s+")
+_SPECIALS = frozenset('()<>@,;:\\".[]')
 _fqdn: str | None = None
 
 
@@ -54,6 +55,15 @@ def _as_address(value: AddressType) -> Address | str:
         name, addr = value
         return Address(display_name=_text(name), addr_spec=_text(addr))
     return _text(value)
+
+
+def _joined(pair: tuple[str, str]) -> str:
+    """``"Name <addr>"``, the name quoted when it holds specials (``"Doe, John"`` stays one
+    address)."""
+    name, addr = _text(pair[0]), _text(pair[1])
+    if any(c in _SPECIALS for c in name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{addr}>"
 
 
 def envelope_address(value: AddressType) -> str:
@@ -117,7 +127,7 @@ class Message:
             state = current_app.extensions.get("mail") if current_app else None
             sender = getattr(state, "default_sender", None)
         if isinstance(sender, tuple):
-            sender = f"{sender[0]} <{sender[1]}>"  # as Flask-Mail; encoded when built
+            sender = _joined(sender)  # a string, as Flask-Mail; encoded when built
         self.subject = subject
         self.sender = sender
         self.recipients: list[AddressType] = list(recipients or [])
