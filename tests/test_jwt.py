@@ -412,3 +412,30 @@ def test_current_user_in_templates(impl: str) -> None:
         tok = ext.create_access_token("alice")
     r = app.test_client().get("/page", headers=bearer(tok))
     assert (r.status_code, r.get_data(as_text=True)) == (200, "hi Alice")
+
+
+def test_verify_type_false_and_skip_revocation_check(impl: str) -> None:
+    t = make(impl)
+    t.jwt.token_in_blocklist_loader(lambda h, d: True)
+
+    @t.app.route("/any-type")
+    @t.ext.jwt_required(verify_type=False, skip_revocation_check=True)
+    def any_type() -> Any:
+        return {"type": t.ext.get_jwt()["type"]}
+
+    r = t.client.get("/any-type", headers=bearer(token(t, "refresh")))
+    assert (r.status_code, r.get_json()) == (200, {"type": "refresh"})
+    assert t.client.get("/protected", headers=bearer(token(t))).status_code == 401
+
+
+def test_async_view(impl: str) -> None:
+    t = make(impl)
+
+    @t.app.route("/async")
+    @t.ext.jwt_required()
+    async def async_view() -> Any:
+        return {"id": t.ext.get_jwt_identity()}
+
+    r = t.client.get("/async", headers=bearer(token(t)))
+    assert (r.status_code, r.get_json()) == (200, {"id": "alice"})
+    assert t.client.get("/async").status_code == 401
