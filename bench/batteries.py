@@ -4,6 +4,9 @@ replaces, and against the same library work done in a bare WSGI function, side b
 - ``db-row``: GET /item/7 loads one row by primary key from a SQLite file and answers it as
   JSON (erlen + ``erlen.db`` vs Flask + Flask-SQLAlchemy vs a bare WSGI function doing the same
   SQLAlchemy work: a session per request, ``session.get``, ``json.dumps``).
+- ``jwt-required``: GET /me behind ``@jwt_required()`` with a valid ``Authorization: Bearer``
+  HS256 token, answering the identity as JSON (erlen + ``erlen.jwt`` vs Flask +
+  Flask-JWT-Extended).
 - ``redis-session``: GET /counter reads a server-side session from Redis, increments a
   counter and writes it back (erlen + ``erlen.sessions.Session`` vs Flask + Flask-Session), on
   one throwaway redis-server this run starts.
@@ -45,6 +48,26 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 ROW_ID = 7
 ROW_JSON = {"id": ROW_ID, "name": "item 7", "price": 10.5}
+JWT_SECRET = "bench-jwt-secret-not-for-production-0123456789"
+
+
+def _bench_token() -> str:
+    """An access token in Flask-JWT-Extended's claims layout, valid for a day."""
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "fresh": False,
+        "iat": now,
+        "jti": "00000000-0000-4000-8000-000000000000",
+        "type": "access",
+        "sub": "bench-user",
+        "nbf": now,
+        "csrf": "00000000-0000-4000-8000-000000000001",
+        "exp": now + 86400,
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
 
 SCENARIOS: dict[str, Scenario] = {
     "db-row": Scenario(
@@ -53,6 +76,15 @@ SCENARIOS: dict[str, Scenario] = {
         "GET",
         f"/item/{ROW_ID}",
         expect_json=ROW_JSON,
+        expect_type="application/json",
+    ),
+    "jwt-required": Scenario(
+        "jwt-required",
+        "GET /me: @jwt_required() with a valid Authorization: Bearer token, identity as JSON",
+        "GET",
+        "/me",
+        headers=(("Authorization", "Bearer " + _bench_token()),),
+        expect_json={"id": "bench-user"},
         expect_type="application/json",
     ),
     "redis-session": Scenario(
@@ -88,6 +120,8 @@ ERLEN_SESSION = "erlen + erlen.sessions"
 FLASK_SESSION = "flask + flask-session"
 ERLEN_FORMS = "erlen + erlen.forms"
 FLASK_WTF = "flask + flask-wtf"
+ERLEN_JWT = "erlen + erlen.jwt"
+FLASK_JWT = "flask + flask-jwt-extended"
 
 #: Targets of issue 12: (scenario, numerator column, denominator column, limit, wording).
 TARGETS = [
@@ -95,6 +129,7 @@ TARGETS = [
     ("db-row", ERLEN, BARE, 1.15, "db-row: within 15 % of bare WSGI + SQLAlchemy", "le"),
     ("redis-session", FLASK_SESSION, ERLEN_SESSION, 2.0, "redis-session: ≥ 2× flask + flask-session", "ge"),
     ("csrf-form", FLASK_WTF, ERLEN_FORMS, 2.0, "csrf-form: ≥ 2× flask + flask-wtf", "ge"),
+    ("jwt-required", FLASK_JWT, ERLEN_JWT, 2.0, "jwt-required: ≥ 2× flask + flask-jwt-extended", "ge"),
 ]
 
 
@@ -153,6 +188,13 @@ def _flask_like_app(framework: str, battery: str, **config: Any) -> Any:
             if f.is_submitted():
                 return {"errors": f.errors}, 400
             return str(f.hidden_tag())
+    elif hasattr(mod, "JWTManager"):
+        mod.JWTManager(app)
+
+        @app.route("/me")
+        @mod.jwt_required()
+        def me() -> Any:
+            return {"id": mod.get_jwt_identity()}
 
     else:
         mod.Session(app)
@@ -244,6 +286,13 @@ def _columns(name: str, tmp: str, redis_url: str | None) -> dict[str, Callable[[
                 "flask", "flask_sqlalchemy", SQLALCHEMY_DATABASE_URI=uri("flask")
             ),
             BARE: lambda: _bare_db_app(uri("bare")),
+        }
+    if name == "jwt-required":
+        return {
+            ERLEN_JWT: lambda: _flask_like_app("erlen", "erlen.jwt", JWT_SECRET_KEY=JWT_SECRET),
+            FLASK_JWT: lambda: _flask_like_app(
+                "flask", "flask_jwt_extended", JWT_SECRET_KEY=JWT_SECRET
+            ),
         }
     import redis
 

@@ -52,6 +52,8 @@ def make_environ(scenario: Scenario, cookie: str | None = None) -> dict[str, Any
         env["CONTENT_TYPE"] = scenario.content_type
     if cookie:
         env["HTTP_COOKIE"] = cookie
+    for name, value in scenario.headers:
+        env["HTTP_" + name.upper().replace("-", "_")] = value
     return env
 
 

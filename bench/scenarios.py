@@ -51,6 +51,8 @@ class Scenario:
     kind: str = "main"
     #: Needs a session cookie: the first response's Set-Cookie is sent with every request.
     session: bool = False
+    #: Extra request headers, ``(name, value)`` pairs (in-process: ``HTTP_*`` environ keys).
+    headers: tuple[tuple[str, str], ...] = ()
     expect_status: int = 200
     expect_body: bytes | None = None
     expect_json: Any = None

@@ -116,3 +116,10 @@ def redis_url(redis_server) -> str:
     redis_server.start()  # a previous test may have stopped it
     redis_server.flushall()
     return redis_server.url
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on loopback (tests/smtp_server.py; TLS/AUTH variants there)."""
+    from smtp_server import SMTPServer
+
+    with SMTPServer() as server:
+        yield server
