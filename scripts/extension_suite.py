@@ -122,6 +122,7 @@ def run(name: str, extra: list[str], baseline: bool = False) -> dict[str, str]:
             "filterwarnings=",
             "-p",
             "no:cacheprovider",
+            "--continue-on-collection-errors",
             "--rootdir",
             str(project),
             "--junit-xml",
