@@ -1,10 +1,18 @@
-"""Shared fixtures: a fresh app in testing mode and its test client."""
+"""Shared fixtures: a fresh app in testing mode and its test client; throwaway servers."""
 
 from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import erlen
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import servers` (tests/servers.py)
+from servers import MariaDBServer, PostgresServer, RedisServer, unique_name  # noqa: E402
 
 
 @pytest.fixture
@@ -29,3 +37,82 @@ def app_ctx(app: erlen.Erlen):
 def req_ctx(app: erlen.Erlen):
     with app.test_request_context() as ctx:
         yield ctx
+
+
+# -- throwaway database servers (tests/servers.py), started lazily, once per session -------
+
+
+def _start_server(cls):
+    reason = cls.missing()
+    if reason:
+        pytest.skip(reason)
+    return cls()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A private PostgreSQL on loopback for the whole session (skips if not installed)."""
+    server = _start_server(PostgresServer)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A private MariaDB on loopback for the whole session (skips if not installed)."""
+    server = _start_server(MariaDBServer)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A private redis-server on loopback for the whole session (skips if not installed)."""
+    server = _start_server(RedisServer)
+    yield server
+    server.close()
+
+
+@contextlib.contextmanager
+def fresh_database_uri(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database of ``kind`` ("sqlite", "postgresql", "mariadb"), dropped on
+    exit: what ``database_uri`` gives, for fixtures parametrized their own way."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{unique_name()}.db'}"
+        return
+    fixture = {"postgresql": "postgres_server", "mariadb": "mariadb_server"}[kind]
+    server = request.getfixturevalue(fixture)
+    server.start()  # a previous test may have stopped it
+    name = unique_name()
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.start()
+        server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An SQLAlchemy URL of a fresh, empty database, once per backend; dropped afterwards."""
+    with fresh_database_uri(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def sql_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer | MariaDBServer]:
+    """The session's PostgreSQL, then MariaDB server (running; started again afterwards, so
+    a test may stop it)."""
+    fixture = "postgres_server" if request.param == "postgresql" else "mariadb_server"
+    server = request.getfixturevalue(fixture)
+    server.start()
+    yield server
+    server.start()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of db 0 on the session's redis-server, emptied (FLUSHALL) for this test."""
+    redis_server.start()  # a previous test may have stopped it
+    redis_server.flushall()
+    return redis_server.url
