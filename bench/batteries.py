@@ -7,6 +7,9 @@ replaces, and against the same library work done in a bare WSGI function, side b
 - ``redis-session``: GET /counter reads a server-side session from Redis, increments a
   counter and writes it back (erlen + ``erlen.sessions.Session`` vs Flask + Flask-Session), on
   one throwaway redis-server this run starts.
+- ``csrf-form``: POST /form of a 3-field form with its CSRF token, validated app-wide and by
+  the form (erlen + ``erlen.forms`` vs Flask + Flask-WTF). A GET of the form page before timing
+  sets the session cookie and renders the token; every timed POST sends both.
 
 The erlen and Flask apps are one source (``_flask_like_app``), parametrised by the framework
 and extension modules, so a difference in the numbers is the framework and its battery.
@@ -20,10 +23,12 @@ the ``batteries:start``/``batteries:end`` markers of the top-level README.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -58,7 +63,22 @@ SCENARIOS: dict[str, Scenario] = {
         session=True,
         expect_body=b"2",
     ),
+    "csrf-form": Scenario(
+        "csrf-form",
+        "POST /form: 3-field form with a CSRF token (session cookie), validated",
+        "POST",
+        "/form",
+        body=b"name=Ada&email=ada%40example.com&age=36&csrf_token=" + b"__CSRF_TOKEN__",
+        content_type="application/x-www-form-urlencoded",
+        expect_body=b"Ada ada@example.com 36",
+    ),
 }
+
+#: Scenarios whose body carries a CSRF token: the page whose GET (before timing) sets the
+#: session cookie and renders the token in a hidden ``csrf_token`` input. The timed requests
+#: send that cookie, with the token in place of ``TOKEN_PLACEHOLDER`` in the body.
+TOKEN_PAGES = {"csrf-form": "/form"}
+TOKEN_PLACEHOLDER = b"__CSRF_TOKEN__"
 
 #: Columns per scenario: (label, how to build the app), erlen first.
 ERLEN = "erlen + erlen.db"
@@ -66,12 +86,15 @@ FLASK = "flask + flask-sqlalchemy"
 BARE = "bare WSGI + SQLAlchemy"
 ERLEN_SESSION = "erlen + erlen.sessions"
 FLASK_SESSION = "flask + flask-session"
+ERLEN_FORMS = "erlen + erlen.forms"
+FLASK_WTF = "flask + flask-wtf"
 
 #: Targets of issue 12: (scenario, numerator column, denominator column, limit, wording).
 TARGETS = [
     ("db-row", FLASK, ERLEN, 2.0, "db-row: ≥ 2× flask + flask-sqlalchemy", "ge"),
     ("db-row", ERLEN, BARE, 1.15, "db-row: within 15 % of bare WSGI + SQLAlchemy", "le"),
     ("redis-session", FLASK_SESSION, ERLEN_SESSION, 2.0, "redis-session: ≥ 2× flask + flask-session", "ge"),
+    ("csrf-form", FLASK_WTF, ERLEN_FORMS, 2.0, "csrf-form: ≥ 2× flask + flask-wtf", "ge"),
 ]
 
 
@@ -110,6 +133,26 @@ def _flask_like_app(framework: str, battery: str, **config: Any) -> Any:
         def item(id: int) -> Any:
             row = db.get_or_404(item_model, id)
             return {"id": row.id, "name": row.name, "price": row.price}
+
+    elif hasattr(mod, "FlaskForm"):
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import DataRequired, Length, NumberRange
+
+        mod.CSRFProtect(app)
+
+        class ContactForm(mod.FlaskForm):  # type: ignore[name-defined, misc]
+            name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+            email = StringField("Email", validators=[DataRequired(), Length(max=120)])
+            age = IntegerField("Age", validators=[NumberRange(0, 150)])
+
+        @app.route("/form", methods=["GET", "POST"])
+        def form() -> Any:
+            f = ContactForm()
+            if f.validate_on_submit():
+                return f"{f.name.data} {f.email.data} {f.age.data}"
+            if f.is_submitted():
+                return {"errors": f.errors}, 400
+            return str(f.hidden_tag())
 
     else:
         mod.Session(app)
@@ -160,7 +203,36 @@ def _bare_db_app(uri: str) -> Callable[..., Iterable[bytes]]:
     return app
 
 
+def _token_loop(app: Any, sc: Scenario, page: str) -> inprocess.Loop:
+    """The timed loop for a scenario that needs a session and a CSRF token (TOKEN_PAGES).
+
+    A GET of ``page`` gives the session cookie and the token; the scenario's request with both
+    must pass its check, and the same request with a wrong token must be refused (so the
+    check really runs in every column) before anything is timed.
+    """
+    first = inprocess.call(app, inprocess.make_environ(Scenario("token", "", "GET", page)))
+    found = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', first.body)
+    if first.status != 200 or found is None:
+        raise inprocess.BenchError(f"token page: {first.status} {first.body[:80]!r}")
+    cookie = inprocess.session_cookie(first)
+    sc = dataclasses.replace(sc, body=sc.body.replace(TOKEN_PLACEHOLDER, found.group(1)))
+    template = inprocess.make_environ(sc, cookie)
+    problem = sc.check(inprocess.call(app, template, sc.body))
+    if problem:
+        raise inprocess.BenchError(problem)
+    forged = sc.body.replace(found.group(1), found.group(1)[:-4] + b"AAAA")
+    if inprocess.call(app, template, forged).status != 400:
+        raise inprocess.BenchError("a wrong CSRF token was not refused")
+    body = sc.body
+    return lambda n: inprocess._loop_wsgi(app, template, body, n)
+
+
 def _columns(name: str, tmp: str, redis_url: str | None) -> dict[str, Callable[[], Any]]:
+    if name == "csrf-form":
+        return {
+            ERLEN_FORMS: lambda: _flask_like_app("erlen", "erlen.forms"),
+            FLASK_WTF: lambda: _flask_like_app("flask", "flask_wtf"),
+        }
     if name == "db-row":
 
         def uri(label: str) -> str:
@@ -207,7 +279,11 @@ def run(names: list[str], quick: bool) -> dict[str, Any]:
                 url = redis_server.url if redis_server is not None else None
                 for label, build in _columns(name, tmp, url).items():
                     try:
-                        loops[label] = inprocess.wsgi_loop(build(), sc)
+                        page = TOKEN_PAGES.get(name)
+                        app = build()
+                        loops[label] = (
+                            _token_loop(app, sc, page) if page else inprocess.wsgi_loop(app, sc)
+                        )
                     except Exception as exc:
                         out[name][label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
                 out[name].update(inprocess.measure_interleaved(loops, round_s, rounds))

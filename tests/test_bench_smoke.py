@@ -265,3 +265,14 @@ def test_hooks_target_is_judged_against_hello(hooks_us: float, met: str) -> None
     rows = "\n".join(report._targets(results))
     ratio = f"{hooks_us / 4.0:.2f}×"
     assert f"| hooks (one before-, one after-request hook): ≤ 1.3 × hello | {ratio} | {met} |" in rows
+
+
+@pytest.mark.parametrize("column", ["erlen + erlen.forms", "flask + flask-wtf"])
+def test_csrf_form_battery_scenario_runs(column: str) -> None:
+    """The csrf-form loop is built (the POST with cookie and token passes, a wrong token is
+    refused) and runs, for both columns."""
+    from bench import batteries
+
+    build = batteries._columns("csrf-form", "", None)[column]
+    loop = batteries._token_loop(build(), batteries.SCENARIOS["csrf-form"], "/form")
+    assert loop(2) > 0

@@ -1,0 +1,29 @@
+"""erlen.forms: Flask-WTF's API (``flask_wtf``, ``flask_wtf.csrf``, ``flask_wtf.file``) on
+WTForms 3, with erlen's requests and sessions.
+
+``from erlen.forms import FlaskForm, CSRFProtect`` replaces ``from flask_wtf import ...``.
+Importing ``erlen`` does not import this package (nor WTForms). See ``docs/forms.md``.
+"""
+
+from __future__ import annotations
+
+from wtforms import Form
+
+from .csrf import CSRFError, CSRFProtect, generate_csrf, rotate_csrf, validate_csrf
+from .file import FileAllowed, FileField, FileRequired, FileSize, MultipleFileField
+from .form import FlaskForm
+
+__all__ = [
+    "CSRFError",
+    "CSRFProtect",
+    "FileAllowed",
+    "FileField",
+    "FileRequired",
+    "FileSize",
+    "FlaskForm",
+    "Form",
+    "MultipleFileField",
+    "generate_csrf",
+    "rotate_csrf",
+    "validate_csrf",
+]
