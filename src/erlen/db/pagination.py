@@ -1,9 +1,9 @@
 """Pagination of a ``select()`` or a legacy ``Query``, with the numbers templates need.
 
-``page`` and ``per_page`` come from the arguments, else from ``request.args`` (a value that is
-not an integer counts as absent), else 1 and 20. A page below 1, a ``per_page`` below 1, or an
-empty page other than the first aborts with 404 unless ``error_out=False`` (then the
-defaults are used), as Flask-SQLAlchemy 3.1 does.
+``page`` and ``per_page`` come from the arguments, else from ``request.args``, else 1 and 20.
+A value that is not an integer, a page or ``per_page`` below 1, or an empty page other than
+the first aborts with 404 unless ``error_out=False`` (then the defaults are used), as
+Flask-SQLAlchemy 3.1 does.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from ..helpers import abort
 _DEFAULT_PER_PAGE = 20
 
 
-def _int_arg(args: t.Any, name: str, default: int) -> int:
+def _int_arg(args: t.Any, name: str, default: int, error_out: bool) -> int:
     try:
         return int(args.get(name, default))
     except (TypeError, ValueError):
+        if error_out:
+            abort(404)
         return default
 
 
@@ -64,9 +66,9 @@ class Pagination:
     ) -> tuple[int, int]:
         args: t.Any = request.args if has_request_context() else {}
         if page is None:
-            page = _int_arg(args, "page", 1)
+            page = _int_arg(args, "page", 1, error_out)
         if per_page is None:
-            per_page = _int_arg(args, "per_page", _DEFAULT_PER_PAGE)
+            per_page = _int_arg(args, "per_page", _DEFAULT_PER_PAGE, error_out)
         if max_per_page is not None:
             per_page = min(per_page, max_per_page)
         if page < 1:

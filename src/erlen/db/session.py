@@ -56,12 +56,18 @@ class Session(sa_orm.Session):
 def _table_engine(
     clause: t.Any, engines: t.Mapping[str | None, sa.engine.Engine]
 ) -> sa.engine.Engine | None:
-    """The engine of the bind key of the table ``clause`` is (or writes to), if it has one."""
+    """The engine of the bind key of the table ``clause`` is (or writes to, or only selects
+    from), if it has one."""
     table = None
     if isinstance(clause, sa.Table):
         table = clause
     elif isinstance(clause, sa.sql.dml.UpdateBase) and isinstance(clause.table, sa.Table):
         table = clause.table
+    elif isinstance(clause, sa.Select):  # a Core select of one bind's tables (erlen only)
+        tables = [f for f in clause.get_final_froms() if isinstance(f, sa.Table)]
+        keys = {f.metadata.info.get("bind_key") for f in tables}
+        if len(keys) == 1 and None not in keys:
+            table = tables[0]
     if table is None or "bind_key" not in table.metadata.info:
         return None
     key = table.metadata.info["bind_key"]
