@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.test_login import _cookie_header, _who, make_app
 
 from erlen import session
 from erlen.login import decode_cookie, encode_cookie, is_safe_next_url, login_user, safe_next
-from tests.test_login import _cookie_header, _who, make_app
 
 
 # -- session fixation: signed-cookie sessions ------------------------------------------------
