@@ -166,7 +166,8 @@ def test_integrity_error_caught_and_rolled_back_leaves_next_request_working(setu
 def test_raw_sql(setup):
     app, db, User, Post = setup
     with app.app_context():
-        db.session.execute(sa.text("INSERT INTO user (name) VALUES (:n)".replace("user", _q(db, "user"))), {"n": "raw"})  # noqa: E501
+        insert = f"INSERT INTO {_q(db, 'user')} (name) VALUES (:n)"
+        db.session.execute(sa.text(insert), {"n": "raw"})
         db.session.commit()
         rows = db.session.execute(sa.text(f"SELECT name FROM {_q(db, 'user')}")).all()
         assert [r.name for r in rows] == ["raw"]
@@ -199,6 +200,17 @@ def test_recorded_queries(tmp_path, database_uri):
             db.drop_all()
     with app.app_context():
         assert get_recorded_queries() == []
+
+
+def test_recorded_query_location_is_the_apps_line(tmp_path):
+    app = erlen.Erlen(__name__, instance_path=str(tmp_path))  # this module is "the app"
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SQLALCHEMY_RECORD_QUERIES=True)
+    db = SQLAlchemy(app)
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        (info,) = get_recorded_queries()
+    assert info.location.startswith(f"{__file__}:")
+    assert info.location.endswith("(test_recorded_query_location_is_the_apps_line)")
 
 
 def test_record_queries_off_by_default(setup):

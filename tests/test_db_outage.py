@@ -173,7 +173,69 @@ def test_outage_through_a_real_server(tmp_path, server_and_url, servers):  # noq
     assert "Traceback" not in log and PASSWORD not in log
 
 
-def test_sqlite_missing_database_folder_is_unavailable_but_missing_table_is_500(tmp_path, caplog):
+def test_connection_lost_in_the_middle_of_a_request(tmp_path, server_and_url, caplog):
+    server, uri = server_and_url
+    app, db = make_app(tmp_path, uri, True)
+
+    @app.get("/midway")
+    def midway():
+        first = db.session.execute(sa.text("SELECT 1")).scalar()
+        server.stop()  # the server goes away while this request holds a connection
+        db.session.execute(sa.text("SELECT 2"))
+        return f"unreachable {first}"
+
+    client = app.test_client()
+    caplog.clear()
+    response = client.get("/midway")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert len(error_records(caplog)) == 1
+    server.start()
+    assert client.get("/notes").get_json() == {"count": 0}
+
+
+def test_database_gone_before_the_session_is_closed(tmp_path, server_and_url, caplog):
+    server, uri = server_and_url
+    app, db = make_app(tmp_path, uri, True)
+    stop = []
+
+    @app.after_request
+    def maybe_stop(response):
+        if stop:
+            server.stop()  # the answer is made; closing the session will fail
+        return response
+
+    client = app.test_client()
+    stop.append(True)
+    caplog.clear()
+    assert client.get("/notes").status_code == 200
+    records = error_records(caplog)
+    assert len(records) == 1 and "while closing the session" in records[0].getMessage()
+    assert records[0].exc_info is None
+    stop.clear()
+    server.start()
+    assert client.get("/notes").get_json() == {"count": 0}
+
+
+def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path, caplog):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where a folder should be")
+    app2 = erlen.Erlen("blocked_app", instance_path=str(tmp_path / "instance2"))
+    app2.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{blocked}/x.db"
+    db2 = SQLAlchemy(app2)
+
+    @app2.get("/")
+    def index():
+        return str(db2.session.execute(sa.text("SELECT 1")).scalar())
+
+    caplog.clear()
+    response = app2.test_client().get("/")
+    assert response.status_code == 503
+    assert [r.getMessage().split(":")[0] for r in error_records(caplog)] == [
+        "database unavailable at sqlite"
+    ]
+
+
+def test_missing_table_is_a_normal_500(tmp_path, caplog):
     app, db = make_app(tmp_path, "sqlite://", False)
 
     @app.get("/missing-table")
@@ -183,3 +245,4 @@ def test_sqlite_missing_database_folder_is_unavailable_but_missing_table_is_500(
     response = app.test_client().get("/missing-table")
     assert response.status_code == 500 and "Retry-After" not in response.headers
     assert "no such table" in caplog.text
+    assert "database unavailable" not in caplog.text

@@ -126,7 +126,11 @@ class SQLAlchemy:
         return sa_orm.sessionmaker(db=self, **options)
 
     def _teardown_session(self, exc: BaseException | None) -> None:
-        self.session.remove()
+        try:
+            self.session.remove()  # closes it: what was not committed is rolled back
+        except outage.DatabaseUnavailable as e:  # gone after the answer was made
+            self.session.registry.clear()
+            log.error("%s (while closing the session)", outage.describe(e))
 
     def _shell_context(self) -> dict[str, t.Any]:
         context: dict[str, t.Any] = {"db": self}

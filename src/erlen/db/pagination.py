@@ -122,8 +122,11 @@ class Pagination:
 
     def prev(self, *, error_out: bool = False) -> Pagination:
         """The previous page (same arguments)."""
+        return self._other_page(self.page - 1, error_out)
+
+    def _other_page(self, page: int, error_out: bool) -> Pagination:
         return type(self)(
-            page=self.page - 1,
+            page=page,
             per_page=self.per_page,
             max_per_page=self.max_per_page,
             error_out=error_out,
@@ -141,14 +144,7 @@ class Pagination:
 
     def next(self, *, error_out: bool = False) -> Pagination:
         """The next page (same arguments)."""
-        return type(self)(
-            page=self.page + 1,
-            per_page=self.per_page,
-            max_per_page=self.max_per_page,
-            error_out=error_out,
-            count=self.total is not None,
-            **self._query_args,
-        )
+        return self._other_page(self.page + 1, error_out)
 
     def iter_pages(
         self,

@@ -17,7 +17,7 @@ class Query(sa_orm.Query):  # type: ignore[type-arg]
 
     def get_or_404(self, ident: t.Any, description: str | None = None) -> t.Any:
         """The row with this primary key, else abort with 404."""
-        entity = self.column_descriptions[0]["entity"]
+        entity: t.Any = self.column_descriptions[0]["entity"]
         rv = self.session.get(entity, ident)  # Query.get() warns as legacy since 2.0
         if rv is None:
             abort(404, description=description)
