@@ -320,9 +320,11 @@ def test_https_origin_is_checked_first(https):
 
 
 def test_https_trusted_origins(app, https):
-    app.config["WTF_CSRF_TRUSTED_ORIGINS"] = ["https://shop.example.com/"]
+    app.config["WTF_CSRF_TRUSTED_ORIGINS"] = ["https://shop.example.com/", "https://b.example:443"]
     assert https(Origin="https://shop.example.com") == (200, "done POST")
     assert https(Referer="https://shop.example.com/cart") == (200, "done POST")
+    assert https(Origin="https://B.example") == (200, "done POST")
+    assert https(Origin="https://c.example")[0] == 400
 
 
 def test_https_strict_off(app, https):
@@ -533,3 +535,13 @@ def test_same_https_referrer_messages_as_flask_wtf(app, csrf):
             bodies.append(r.get_data(as_text=True))
         assert "The referrer header is missing." in bodies[0]
         assert "The referrer does not match the host." in bodies[1]
+
+
+def test_one_before_request_hook_and_forms_alone_register_none():
+    app = erlen.Erlen("hooks")
+    app.config["SECRET_KEY"] = SECRET
+    assert not app.before_request_funcs.get(None)
+    CSRFProtect(app)
+    assert len(app.before_request_funcs[None]) == 1
+    assert not app.after_request_funcs.get(None)
+    assert "csrf_token" in app.jinja_env.globals

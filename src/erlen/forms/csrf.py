@@ -323,7 +323,7 @@ def _check_origin(req: Any, trusted: Iterable[str]) -> None:
     """Over HTTPS the request must come from a page of this host (or a trusted origin):
     ``Origin`` when the browser sends it, else ``Referer``, which must then be present."""
     own = "https://" + req.host.lower()
-    allowed = {own, *(o.rstrip("/").lower() for o in trusted)}
+    allowed = {own, *(_origin_of(o) for o in trusted)}
     origin = req.environ.get("HTTP_ORIGIN")
     if origin:
         if _origin_of(origin) not in allowed:  # "null" included

@@ -42,16 +42,19 @@ class MultipleFileField(_MultipleFileField):  # type: ignore[misc]
             self.raw_data = ()
 
 
-def _as_list(data: Any) -> list[Any]:
-    return data if isinstance(data, list) else [data]
+def _uploaded(field: Any) -> list[FileStorage]:
+    """The field's uploads, or [] unless it holds uploads only (one, or a list of them)."""
+    data = field.data if isinstance(field.data, list) else [field.data]
+    if data and all(isinstance(x, FileStorage) and x for x in data):
+        return data
+    return []
 
 
 class FileRequired(DataRequired):
     """The field must hold an upload (all of them, for a multiple field)."""
 
     def __call__(self, form: Any, field: Any) -> None:
-        data = _as_list(field.data)
-        if not (data and all(isinstance(x, FileStorage) and x for x in data)):
+        if not _uploaded(field):
             raise StopValidation(self.message or field.gettext("This field is required."))
 
 
@@ -68,11 +71,8 @@ class FileAllowed:
         self.message = message
 
     def __call__(self, form: Any, field: Any) -> None:
-        data = _as_list(field.data)
-        if not (data and all(isinstance(x, FileStorage) and x for x in data)):
-            return
         upload_set = self.upload_set
-        for storage in data:
+        for storage in _uploaded(field):
             filename = (storage.filename or "").lower()
             if isinstance(upload_set, Iterable):
                 if any(filename.endswith("." + ext.lower()) for ext in upload_set):
@@ -113,10 +113,7 @@ class FileSize:
         self.message = message
 
     def __call__(self, form: Any, field: Any) -> None:
-        data = _as_list(field.data)
-        if not (data and all(isinstance(x, FileStorage) and x for x in data)):
-            return
-        for storage in data:
+        for storage in _uploaded(field):
             if not self.min_size <= _size(storage) <= self.max_size:
                 raise ValidationError(
                     self.message
