@@ -90,11 +90,16 @@ def test_logout_drops_the_whole_session_but_flashes() -> None:
 
 
 # -- session fixation: server-side sessions ---------------------------------------------------
-@pytest.fixture
-def server_app(tmp_path: Path) -> Any:
+@pytest.fixture(params=["filesystem", "redis"])
+def server_app(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The test app on server-side sessions: files, and a real redis-server on loopback."""
     from erlen.sessions import Session
 
-    app = make_app(SESSION_TYPE="filesystem", SESSION_FILE_DIR=str(tmp_path / "sessions"))
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        app = make_app(SESSION_TYPE="redis", SESSION_REDIS=url)
+    else:
+        app = make_app(SESSION_TYPE="filesystem", SESSION_FILE_DIR=str(tmp_path / "sessions"))
     Session(app)
 
     @app.route("/plant")
