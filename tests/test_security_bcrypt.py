@@ -105,3 +105,13 @@ def test_init_app_registers_the_extension() -> None:
     ext = Bcrypt()
     ext.init_app(app)
     assert app.extensions["bcrypt"] is ext
+
+
+def test_flask_bcrypt_bytes_hashes_verify_with_the_argon2_api() -> None:
+    """Apps that stored Flask-Bcrypt's bytes as they came keep their users' passwords."""
+    h = flask_bcrypt.Bcrypt(flask.Flask(__name__)).generate_password_hash(PW, 4)
+    assert isinstance(h, bytes)
+    assert check_password_hash(h, PW) and not check_password_hash(h, "wrong")
+    assert check_password_hash(b"\xff" + h, PW) is False
+    y = bcrypt.hashpw(PW.encode(), bcrypt.gensalt(4)).replace(b"$2b$", b"$2y$")
+    assert check_password_hash(y, PW)  # PHP's prefix

@@ -171,8 +171,17 @@ def generate_password_hash(password: str, method: str | None = None, salt_length
     return f"{canonical}${salt}${digest}"
 
 
-def check_password_hash(pwhash: str, password: str) -> bool:
-    """Check ``password`` against ``pwhash`` in constant time; False on any problem."""
+def check_password_hash(pwhash: str | bytes, password: str) -> bool:
+    """Check ``password`` against ``pwhash`` in constant time; False on any problem.
+
+    ``pwhash`` may also be ASCII bytes: Flask-Bcrypt returns its hashes as bytes and some
+    apps stored them that way, so their users keep their passwords.
+    """
+    if isinstance(pwhash, bytes):
+        try:
+            pwhash = pwhash.decode("ascii")
+        except UnicodeDecodeError:
+            return False
     if not isinstance(pwhash, str) or not isinstance(password, str):
         return False
     try:
