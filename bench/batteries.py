@@ -10,6 +10,9 @@ replaces, and against the same library work done in a bare WSGI function, side b
 - ``redis-session``: GET /counter reads a server-side session from Redis, increments a
   counter and writes it back (erlen + ``erlen.sessions.Session`` vs Flask + Flask-Session), on
   one throwaway redis-server this run starts.
+- ``login-required``: GET /account behind ``login_required`` with a logged-in user (a
+  signed-cookie session from a login before timing; an in-memory ``user_loader``): erlen +
+  ``erlen.login`` vs Flask + Flask-Login.
 - ``csrf-form``: POST /form of a 3-field form with its CSRF token, validated app-wide and by
   the form (erlen + ``erlen.forms`` vs Flask + Flask-WTF). A GET of the form page before timing
   sets the session cookie and renders the token; every timed POST sends both.
@@ -104,6 +107,13 @@ SCENARIOS: dict[str, Scenario] = {
         content_type="application/x-www-form-urlencoded",
         expect_body=b"Ada ada@example.com 36",
     ),
+    "login-required": Scenario(
+        "login-required",
+        "GET /account: login_required, a logged-in user (cookie session, in-memory users)",
+        "GET",
+        "/account",
+        expect_body=b"hello 7",
+    ),
 }
 
 #: Scenarios whose body carries a CSRF token: the page whose GET (before timing) sets the
@@ -122,6 +132,8 @@ ERLEN_FORMS = "erlen + erlen.forms"
 FLASK_WTF = "flask + flask-wtf"
 ERLEN_JWT = "erlen + erlen.jwt"
 FLASK_JWT = "flask + flask-jwt-extended"
+ERLEN_LOGIN = "erlen + erlen.login"
+FLASK_LOGIN = "flask + flask-login"
 
 #: Targets of issue 12: (scenario, numerator column, denominator column, limit, wording).
 TARGETS = [
@@ -130,6 +142,7 @@ TARGETS = [
     ("redis-session", FLASK_SESSION, ERLEN_SESSION, 2.0, "redis-session: ≥ 2× flask + flask-session", "ge"),
     ("csrf-form", FLASK_WTF, ERLEN_FORMS, 2.0, "csrf-form: ≥ 2× flask + flask-wtf", "ge"),
     ("jwt-required", FLASK_JWT, ERLEN_JWT, 2.0, "jwt-required: ≥ 2× flask + flask-jwt-extended", "ge"),
+    ("login-required", FLASK_LOGIN, ERLEN_LOGIN, 2.0, "login-required: ≥ 2× flask + flask-login", "ge"),
 ]
 
 
@@ -269,7 +282,60 @@ def _token_loop(app: Any, sc: Scenario, page: str) -> inprocess.Loop:
     return lambda n: inprocess._loop_wsgi(app, template, body, n)
 
 
+def _login_app(framework: str, login: str) -> Any:
+    """The login-required app on ``framework`` with ``login`` (``erlen.login``/``flask_login``):
+    ``/login`` logs user 7 in, ``/account`` needs a login; users live in a dict."""
+    fw = importlib.import_module(framework)
+    lm = importlib.import_module(login)
+    app = fw.Flask(__name__)
+    app.config["SECRET_KEY"] = "bench-secret-key-not-for-production"
+    manager = lm.LoginManager(app)
+    manager.login_view = "login"
+
+    class User(lm.UserMixin):  # type: ignore[name-defined, misc]
+        def __init__(self, id: int) -> None:
+            self.id = id
+
+    users = {str(i): User(i) for i in range(1, 11)}
+    manager.user_loader(users.get)
+
+    @app.route("/login")
+    def login() -> str:
+        lm.login_user(users["7"])
+        return "logged in"
+
+    @app.route("/account")
+    @lm.login_required
+    def account() -> str:
+        return f"hello {lm.current_user.id}"
+
+    return app
+
+
+def _login_loop(app: Any, sc: Scenario) -> inprocess.Loop:
+    """The timed loop for login-required: a GET of /login (before timing) gives the session
+    cookie of a logged-in user; the scenario with it must pass its check and without it must
+    redirect to the login page (so the check really runs in every column)."""
+    first = inprocess.call(app, inprocess.make_environ(Scenario("login", "", "GET", "/login")))
+    template = inprocess.make_environ(sc, inprocess.session_cookie(first))
+    problem = sc.check(inprocess.call(app, template))
+    if problem:
+        raise inprocess.BenchError(problem)
+    if inprocess.call(app, inprocess.make_environ(sc)).status != 302:
+        raise inprocess.BenchError("an anonymous request was not redirected to the login page")
+    return lambda n: inprocess._loop_wsgi(app, template, b"", n)
+
+
+#: Scenarios with a loop of their own (scenario name → loop builder).
+LOOPS: dict[str, Callable[[Any, Scenario], inprocess.Loop]] = {"login-required": _login_loop}
+
+
 def _columns(name: str, tmp: str, redis_url: str | None) -> dict[str, Callable[[], Any]]:
+    if name == "login-required":
+        return {
+            ERLEN_LOGIN: lambda: _login_app("erlen", "erlen.login"),
+            FLASK_LOGIN: lambda: _login_app("flask", "flask_login"),
+        }
     if name == "csrf-form":
         return {
             ERLEN_FORMS: lambda: _flask_like_app("erlen", "erlen.forms"),
@@ -331,7 +397,11 @@ def run(names: list[str], quick: bool) -> dict[str, Any]:
                         page = TOKEN_PAGES.get(name)
                         app = build()
                         loops[label] = (
-                            _token_loop(app, sc, page) if page else inprocess.wsgi_loop(app, sc)
+                            _token_loop(app, sc, page)
+                            if page
+                            else LOOPS[name](app, sc)
+                            if name in LOOPS
+                            else inprocess.wsgi_loop(app, sc)
                         )
                     except Exception as exc:
                         out[name][label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}

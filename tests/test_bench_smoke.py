@@ -276,3 +276,14 @@ def test_csrf_form_battery_scenario_runs(column: str) -> None:
     build = batteries._columns("csrf-form", "", None)[column]
     loop = batteries._token_loop(build(), batteries.SCENARIOS["csrf-form"], "/form")
     assert loop(2) > 0
+
+
+@pytest.mark.parametrize("column", ["erlen + erlen.login", "flask + flask-login"])
+def test_login_required_battery_scenario_runs(column: str) -> None:
+    """The login-required loop is built (the GET with a logged-in session passes, an anonymous
+    one is redirected) and runs, for both columns."""
+    from bench import batteries
+
+    build = batteries._columns("login-required", "", None)[column]
+    loop = batteries.LOOPS["login-required"](build(), batteries.SCENARIOS["login-required"])
+    assert loop(2) > 0

@@ -9,6 +9,9 @@ hashes. It never raises: anything malformed, unknown, truncated or with paramete
 that verifying would be a denial of service gives False. ``needs_rehash`` tells an app to
 re-hash a password on login (after a successful check) so old hashes upgrade themselves.
 
+Also here: Flask-Bcrypt's ``Bcrypt`` (``erlen.security.bcrypt``) and Flask-Security-Too's roles
+(``Security``, ``SQLAlchemyUserDatastore``, ``roles_required``, ...; ``docs/security.md``).
+
 Why argon2id and these parameters: docs/decisions/003-password-hashing.md.
 """
 
@@ -29,11 +32,56 @@ __all__ = [
     "ARGON2_MEMORY_COST",
     "ARGON2_PARALLELISM",
     "ARGON2_TIME_COST",
+    "Bcrypt",
+    "RoleMixin",
+    "SQLAlchemySessionUserDatastore",
+    "SQLAlchemyUserDatastore",
+    "Security",
+    "UserDatastore",
+    "UserMixin",
+    "auth_required",
     "check_password_hash",
+    "current_user",
     "gen_salt",
     "generate_password_hash",
+    "hash_password",
     "needs_rehash",
+    "roles_accepted",
+    "roles_required",
+    "verify_and_update_password",
+    "verify_password",
 ]
+
+# Flask-Bcrypt (``bcrypt``) and Flask-Security-Too's roles (``roles``, ``datastore``) are
+# submodules loaded on first use of one of their names, so ``import erlen.security`` stays
+# as cheap as before (no SQLAlchemy import). ``current_user`` is erlen.login's (a battery in
+# a higher layer: looked up lazily, never imported here at module level).
+_LAZY = {
+    "Bcrypt": "bcrypt",
+    "RoleMixin": "roles",
+    "Security": "roles",
+    "UserMixin": "roles",
+    "auth_required": "roles",
+    "roles_accepted": "roles",
+    "roles_required": "roles",
+    "verify_and_update_password": "roles",
+    "verify_password": "roles",
+    "hash_password": "datastore",
+    "SQLAlchemySessionUserDatastore": "datastore",
+    "SQLAlchemyUserDatastore": "datastore",
+    "UserDatastore": "datastore",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    if name == "current_user":
+        from erlen.login import current_user  # lazy: erlen.login is a battery above this layer
+
+        return current_user
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _log = logging.getLogger("erlen.security")
 
@@ -123,8 +171,17 @@ def generate_password_hash(password: str, method: str | None = None, salt_length
     return f"{canonical}${salt}${digest}"
 
 
-def check_password_hash(pwhash: str, password: str) -> bool:
-    """Check ``password`` against ``pwhash`` in constant time; False on any problem."""
+def check_password_hash(pwhash: str | bytes, password: str) -> bool:
+    """Check ``password`` against ``pwhash`` in constant time; False on any problem.
+
+    ``pwhash`` may also be ASCII bytes: Flask-Bcrypt returns its hashes as bytes and some
+    apps stored them that way, so their users keep their passwords.
+    """
+    if isinstance(pwhash, bytes):
+        try:
+            pwhash = pwhash.decode("ascii")
+        except UnicodeDecodeError:
+            return False
     if not isinstance(pwhash, str) or not isinstance(password, str):
         return False
     try:
