@@ -366,13 +366,19 @@ def test_engine_options_precedence_and_pre_ping(tmp_path):
         tmp_path,
         "sqlite:///x.db",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
-        SQLALCHEMY_BINDS={"b": {"url": "sqlite:///b.db", "echo": True}},
+        SQLALCHEMY_BINDS={
+            "b": {"url": "sqlite:///b.db", "echo": True},
+            "pg": "postgresql://u@127.0.0.1:1/x",
+            "my": {"url": "mysql://u@127.0.0.1:1/x", "pool_pre_ping": False},
+        },
         SQLALCHEMY_ECHO=False,
     )
     db = SQLAlchemy(app, engine_options={"pool_timeout": 7})
     with app.app_context():
         assert db.engine.pool._pre_ping is False  # the app's options win
-        assert db.engines["b"].pool._pre_ping is True  # erlen's default
+        assert db.engines["pg"].pool._pre_ping is True  # erlen's default for a server
+        assert db.engines["my"].pool._pre_ping is False
+        assert db.engines["b"].pool._pre_ping is False  # a SQLite file: nothing to ping
         assert db.engines["b"].echo is True and db.engine.echo is False
         assert db.engine.pool._timeout == 7 == db.engines["b"].pool._timeout
 

@@ -23,6 +23,8 @@ class Session(sa_orm.Session):
         super().__init__(**kwargs)
         self._db = db
         self._model_changes: dict[object, tuple[t.Any, str]] = {}
+        #: the app's engines, looked up once: a session lives in one app context
+        self._engines: t.Mapping[str | None, sa.engine.Engine] | None = None
 
     def get_bind(  # type: ignore[override]
         self,
@@ -33,7 +35,11 @@ class Session(sa_orm.Session):
     ) -> sa.engine.Engine | sa.engine.Connection:
         if bind is not None:
             return t.cast("sa.engine.Engine | sa.engine.Connection", bind)
-        engines = self._db.engines
+        engines = self._engines
+        if engines is None:
+            engines = self._engines = self._db.engines
+        if len(engines) == 1 and None in engines:  # no binds: nothing to route
+            return engines[None]
         if mapper is not None:
             try:
                 mapper = sa.inspect(mapper)
