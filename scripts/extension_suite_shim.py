@@ -56,8 +56,25 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.own_spec
 
 
+class _AboutLoader(importlib.abc.Loader):
+    """``<extension>.__about__``: package metadata, which a battery has no reason to copy;
+    erlen's own values, so the metadata test fails alone instead of the whole test file."""
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        from importlib.metadata import version
+
+        for name in ("title", "description", "url", "author", "author_email", "maintainer"):
+            setattr(module, f"__{name}__", "erlen")
+        module.__license__ = "BSD-3-Clause"
+        module.__copyright__ = "erlen"
+        module.__version__ = version("erlen")
+        module.__version_info__ = tuple(module.__version__.split("."))
+
+
 class _AliasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname.endswith(".__about__") and _target(fullname) is not None:
+            return importlib.machinery.ModuleSpec(fullname, _AboutLoader())
         erlen_name = _target(fullname)
         if erlen_name is None:
             return None

@@ -545,3 +545,20 @@ def test_one_before_request_hook_and_forms_alone_register_none():
     assert len(app.before_request_funcs[None]) == 1
     assert not app.after_request_funcs.get(None)
     assert "csrf_token" in app.jinja_env.globals
+
+
+def test_csrf_meta_tag_carries_a_token_the_header_check_accepts() -> None:
+    from erlen import Erlen, render_template_string
+    from erlen.forms import CSRFProtect
+
+    app = Erlen(__name__)
+    app.config.update(SECRET_KEY="k", WTF_CSRF_META_NAME="x-csrf")
+    CSRFProtect(app)
+    app.add_url_rule("/", "page", lambda: render_template_string("{{ csrf_meta_tag() }}"))
+    app.add_url_rule("/act", "act", lambda: "done", methods=["POST"])
+    client = app.test_client()
+    page = client.get("/").text
+    assert page.startswith('<meta name="x-csrf" content="') and page.endswith('">')
+    token = page.split('content="', 1)[1][:-2]
+    assert client.post("/act", headers={"X-CSRFToken": token}).text == "done"
+    assert client.post("/act", headers={"X-CSRFToken": token + "x"}).status_code == 400

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from wtforms import Form
 
-from .csrf import CSRFError, CSRFProtect, generate_csrf, rotate_csrf, validate_csrf
+from .csrf import (
+    CSRFError,
+    CSRFProtect,
+    csrf_meta_tag,
+    generate_csrf,
+    rotate_csrf,
+    validate_csrf,
+)
 from .file import FileAllowed, FileField, FileRequired, FileSize, MultipleFileField
 from .form import FlaskForm
 
@@ -23,6 +30,7 @@ __all__ = [
     "FlaskForm",
     "Form",
     "MultipleFileField",
+    "csrf_meta_tag",
     "generate_csrf",
     "rotate_csrf",
     "validate_csrf",

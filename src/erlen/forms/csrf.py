@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup, escape
 from wtforms import HiddenField, ValidationError
 from wtforms.csrf.core import CSRF, CSRFTokenField
 
@@ -75,6 +76,17 @@ def _serializer(keys: tuple[Any, ...]) -> URLSafeTimedSerializer:
         if len(_serializers) < 64:
             _serializers[keys] = s
     return s
+
+
+def csrf_meta_tag(
+    name: str | None = None, secret_key: Any = None, token_key: str | None = None
+) -> Markup:
+    """``<meta name="csrf-token" content="...">`` for pages whose scripts send the token in
+    ``X-CSRFToken`` (Flask-WTF 1.3; the name defaults to ``WTF_CSRF_META_NAME``)."""
+    if name is None:
+        name = current_app.config.get("WTF_CSRF_META_NAME", "csrf-token")
+    token = generate_csrf(secret_key=secret_key, token_key=token_key)
+    return Markup(f'<meta name="{escape(name)}" content="{escape(token)}">')
 
 
 def generate_csrf(secret_key: Any = None, token_key: str | None = None) -> str:
@@ -231,6 +243,7 @@ class CSRFProtect:
         config.setdefault("WTF_CSRF_SSL_STRICT", True)
         config.setdefault("WTF_CSRF_TRUSTED_ORIGINS", [])
         app.add_template_global(generate_csrf, "csrf_token")
+        app.add_template_global(csrf_meta_tag, "csrf_meta_tag")
 
         exempt: dict[str, bool] = {}
         self._exempt_caches.append(exempt)

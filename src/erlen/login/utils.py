@@ -64,6 +64,11 @@ def _keys(key: Any = None) -> list[bytes]:
     return out
 
 
+def _secret_key(key: Any = None) -> bytes:
+    """Flask-Login's name for the signing key as bytes (apps and its tests import it)."""
+    return _keys(key)[0]
+
+
 def _digest(payload: str, key: bytes) -> str:
     return hmac.new(key, payload.encode("utf-8"), sha512).hexdigest()
 
