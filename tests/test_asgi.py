@@ -388,3 +388,45 @@ def test_real_asgi_servers_serve_the_app(
     with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as conn:
         conn.send("hello")
         assert conn.recv(timeout=10) == "HELLO"
+
+
+def _async_events(app: Erlen, finished: list[str], count: int = 1000) -> None:
+    @app.get("/aevents")
+    def events() -> Any:
+        async def gen() -> Any:
+            try:
+                for i in range(count):
+                    await asyncio.sleep(0)
+                    yield f"data: {i}\n\n"
+            finally:
+                finished.append("closed")
+
+        return app.response_class(gen(), mimetype="text/event-stream")
+
+    @app.get("/returned")
+    async def returned() -> Any:
+        async def gen() -> Any:
+            yield "a"
+            yield b"b"
+
+        return gen()
+
+
+def test_async_generator_bodies_stream_under_wsgi(app: Erlen) -> None:
+    finished: list[str] = []
+    _async_events(app, finished, count=3)
+    client = app.test_client()
+    assert client.get("/aevents").text == "data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    assert finished == ["closed"]
+    assert client.get("/returned").text == "ab"
+
+
+def test_async_generator_body_is_closed_when_the_asgi_client_leaves(app: Erlen) -> None:
+    finished: list[str] = []
+    _async_events(app, finished)
+
+    sent = run(_call(app, _scope("/aevents"), [{"type": "http.request", "body": b""}]))
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert bodies[0]["body"] == b"data: 0\n\n"
+    assert len(bodies) < 10
+    assert finished == ["closed"]

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from . import json as json
 from .application import Erlen
+from .asgi.websocket import websocket
 from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
@@ -49,7 +50,6 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
-from .websocket import websocket
 from .wrappers import Request, Response
 
 Flask = Erlen

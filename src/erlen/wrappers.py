@@ -10,10 +10,12 @@ from __future__ import annotations
 import typing as t
 
 from . import json as _json_mod
+from .app.coroutines import AsyncBody
 from .exceptions import BadRequest
 from .globals import _get_current_app
 from .http.request import Request as _HTTPRequest
 from .http.response import Response as _HTTPResponse
+from .http.response import set_async_body_adapter
 
 _unset: t.Any = object()
 
@@ -109,3 +111,6 @@ class Response(_HTTPResponse):
         if app is not None:
             return app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return 4093
+
+
+set_async_body_adapter(AsyncBody)

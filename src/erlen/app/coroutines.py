@@ -84,3 +84,32 @@ def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     if error:
         raise error[0]
     return result[0]
+
+
+class AsyncBody:
+    """A response body from an async iterable (``async def`` generator), pulled one chunk at a
+    time by the server's (sync) iteration; ``close()`` closes the generator (its ``finally``
+    runs), as for a sync generator."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: t.AsyncIterable[t.Any]) -> None:
+        self._source = source.__aiter__()
+
+    def __iter__(self) -> AsyncBody:
+        return self
+
+    def __next__(self) -> t.Any:
+        try:
+            return run_coroutine(_next(self._source))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            run_coroutine(aclose())
+
+
+async def _next(source: t.AsyncIterator[t.Any]) -> t.Any:
+    return await source.__anext__()

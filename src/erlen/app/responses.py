@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import typing as t
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import GeneratorType
 
 from ..exceptions import HTTPException
@@ -67,8 +67,8 @@ class ResponseMaking(Scaffold):
                 rv = rv.get_response()
             elif isinstance(rv, dict | list):
                 rv = json_response(self, rv)  # type: ignore[arg-type]
-            elif isinstance(rv, Iterator):
-                rv = self.response_class(rv, status=status, headers=headers)
+            elif isinstance(rv, Iterator | AsyncIterator):
+                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif callable(rv):
                 rv = self._response_from_wsgi_app(rv)

@@ -81,6 +81,18 @@ class _ClosingIterator:
         self._close()
 
 
+
+#: Turns an async iterable body into a sync iterator (set by the application layer, which
+#: knows how to run coroutines: on the ASGI server's loop, else on the thread's loop).
+_async_body: Callable[[Any], Iterable[bytes]] | None = None
+
+
+def set_async_body_adapter(adapter: Callable[[Any], Iterable[bytes]]) -> None:
+    """Let ``Response(async_generator())`` stream: ``adapter`` makes it iterable."""
+    global _async_body
+    _async_body = adapter
+
+
 class Response(ResponseHeaderProperties):
     """An HTTP response: status, headers, and a body (bytes or an iterable).
 
@@ -213,6 +225,8 @@ class Response(ResponseHeaderProperties):
             self.response = []
         elif isinstance(response, (str, bytes, bytearray)):
             self.set_data(response)
+        elif _async_body is not None and hasattr(response, "__aiter__"):
+            self.response = _async_body(response)
         else:
             self.response = response
         self._on_close = None

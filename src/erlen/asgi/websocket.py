@@ -17,11 +17,11 @@ import typing as t
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 
-from .globals import LocalProxy
+from ..globals import LocalProxy
 
 if t.TYPE_CHECKING:
-    from .http.headers import Headers
-    from .http.multidict import MultiDict
+    from ..http.headers import Headers
+    from ..http.multidict import MultiDict
 
 Message = MutableMapping[str, t.Any]
 

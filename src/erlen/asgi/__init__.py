@@ -22,7 +22,7 @@ import threading
 import typing as t
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 
-from .app.coroutines import serve_coroutines_on
+from ..app.coroutines import serve_coroutines_on
 
 if t.TYPE_CHECKING:  # imported when the first ASGI request comes: WSGI apps never load them
     import asyncio
