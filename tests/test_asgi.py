@@ -430,3 +430,77 @@ def test_async_generator_body_is_closed_when_the_asgi_client_leaves(app: Erlen) 
     assert bodies[0]["body"] == b"data: 0\n\n"
     assert len(bodies) < 10
     assert finished == ["closed"]
+
+
+def test_background_task_runs_after_the_response_under_wsgi(app: Erlen) -> None:
+    log: list[str] = []
+
+    async def notify(who: str) -> None:
+        await asyncio.sleep(0)
+        log.append(f"task {who} {request.path}")
+
+    @app.get("/signup")
+    def signup() -> Any:
+        app.add_background_task(notify, "ann")
+        app.add_background_task(lambda: log.append("sync task"))
+        log.append("view")
+        return "ok"
+
+    response = app.test_client().get("/signup")
+    assert response.text == "ok" and log == ["view"]
+    response.close()  # the server closes the body once it is sent: then the tasks run
+    assert log == ["view", "task ann /signup", "sync task"]
+
+
+def test_background_task_runs_after_the_asgi_response_is_sent(app: Erlen) -> None:
+    order: list[str] = []
+
+    @app.get("/later")
+    def later() -> Any:
+        app.add_background_task(lambda: order.append("task"))
+        return "ok"
+
+    async def go() -> None:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue.put_nowait({"type": "http.request", "body": b""})
+
+        async def send(m: dict[str, Any]) -> None:
+            order.append(m["type"])
+
+        await app.asgi_app(_scope("/later"), queue.get, send)
+
+    run(go())
+    assert order[0] == "http.response.start" and order[-1] == "task"
+    assert set(order[1:-1]) == {"http.response.body"}
+
+
+def test_background_task_from_lifespan_is_awaited_at_shutdown(app: Erlen, caplog: Any) -> None:
+    done: list[str] = []
+
+    async def warm() -> None:
+        await asyncio.sleep(0.01)
+        done.append("warmed")
+
+    async def broken() -> None:
+        raise RuntimeError("task bug")
+
+    @app.before_serving
+    async def start() -> None:
+        app.add_background_task(warm)
+        app.add_background_task(broken)
+
+    async def go() -> list[str]:
+        sent: list[str] = []
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue.put_nowait({"type": "lifespan.startup"})
+        queue.put_nowait({"type": "lifespan.shutdown"})
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m["type"])
+
+        await app.asgi_app({"type": "lifespan"}, queue.get, send)
+        return sent
+
+    assert run(go()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert done == ["warmed"]
+    assert "task bug" in caplog.text

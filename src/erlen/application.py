@@ -36,6 +36,58 @@ class Erlen(WSGIAdapter, ASGIAdapter, App):
             return self.wsgi_app(environ_or_scope, start_response_or_receive)
         return self.asgi_app(environ_or_scope, start_response_or_receive, send)
 
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        """Run ``func(*args, **kwargs)`` (sync or ``async def``) after the response is sent.
+
+        In a request it runs when the response has gone to the client (under WSGI and ASGI),
+        in the app context of the request; outside a request it starts at once, on the running
+        event loop if there is one (ASGI lifespan), else in a thread. Errors are logged, never
+        sent to a client (Quart's API)."""
+        from .app.coroutines import run_coroutine
+        from .ctx import after_this_request, copy_current_request_context, has_request_context
+
+        def run() -> None:
+            try:
+                rv = func(*args, **kwargs)
+                if hasattr(rv, "__await__"):
+                    run_coroutine(rv)
+            except Exception:
+                self.logger.exception("background task %r failed", getattr(func, "__name__", func))
+
+        if has_request_context():
+            in_request = copy_current_request_context(run)
+
+            @after_this_request
+            def schedule(response: t.Any) -> t.Any:
+                response.call_on_close(in_request)
+                return response
+
+            return
+        import asyncio
+        import threading
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            threading.Thread(target=run, name="erlen-background", daemon=True).start()
+            return
+        if asyncio.iscoroutinefunction(func):
+
+            async def run_async() -> None:
+                try:
+                    await func(*args, **kwargs)
+                except Exception:
+                    self.logger.exception("background task %r failed", func.__name__)
+
+            task = loop.create_task(run_async())
+        else:
+            task = loop.create_task(asyncio.to_thread(run))
+        tasks: set[t.Any] = self.__dict__.setdefault("_background_tasks", set())
+        tasks.add(task)  # a reference, so the task is not collected before it ends
+        task.add_done_callback(tasks.discard)
+
     #: The test client class (``ErlenClient`` when None).
     test_client_class: type[ErlenClient] | None = None
     #: The CLI runner class (``ErlenCliRunner`` when None).

@@ -423,6 +423,9 @@ class ASGIAdapter:
                 funcs, done = self.__dict__.get("before_serving_funcs", []), "startup"
             elif message["type"] == "lifespan.shutdown":
                 funcs, done = self.__dict__.get("after_serving_funcs", []), "shutdown"
+                pending = list(self.__dict__.get("_background_tasks", ()))
+                if pending:  # background tasks started outside requests finish first
+                    await asyncio.gather(*pending, return_exceptions=True)
             else:
                 continue
             try:
