@@ -16,8 +16,9 @@ from typing import Any
 import jwt as pyjwt
 
 from ..globals import request
-from ..json import jsonify
+from . import default_callbacks as dc
 from . import tokens
+from .config import JSONEncoder
 from .exceptions import (
     CSRFError,
     FreshTokenRequired,
@@ -37,39 +38,27 @@ _log = logging.getLogger("erlen.jwt")
 F = Callable[..., Any]
 
 
-def _msg(message: str, status: int) -> Any:
-    from ..globals import current_app
-
-    return jsonify({current_app.config["JWT_ERROR_MESSAGE_KEY"]: message}), status
-
-
-def _default_user_lookup_error(jwt_header: dict[str, Any], jwt_data: dict[str, Any]) -> Any:
-    from ..globals import current_app
-
-    identity = jwt_data[current_app.config["JWT_IDENTITY_CLAIM"]]
-    return _msg(f"Error loading the user {identity}", 401)
-
-
 class JWTManager:
     """The JWT battery of one or more apps (``app.extensions["flask-jwt-extended"]``)."""
 
     def __init__(self, app: Any = None, add_context_processor: bool = False) -> None:
-        self._user_identity_callback: F = lambda identity: identity
-        self._user_claims_callback: F = lambda identity: {}
-        self._jwt_additional_header_callback: F = lambda identity: {}
+        self._user_identity_callback: F = dc.default_user_identity_callback
+        self._user_claims_callback: F = dc.default_additional_claims_callback
+        self._jwt_additional_header_callback: F = dc.default_jwt_headers_callback
+        # None: not registered, skipped (no call per request)
         self._user_lookup_callback: F | None = None
         self._token_in_blocklist_callback: F | None = None
         self._token_verification_callback: F | None = None
         self._encode_key_callback: F | None = None
         self._decode_key_callback: F | None = None
-        self._expired_token_callback: F = lambda header, data: _msg("Token has expired", 401)
-        self._invalid_token_callback: F = lambda message: _msg(message, 422)
-        self._unauthorized_callback: F = lambda message: _msg(message, 401)
-        self._needs_fresh_token_callback: F = lambda h, d: _msg("Fresh token required", 401)
-        self._revoked_token_callback: F = lambda h, d: _msg("Token has been revoked", 401)
-        self._user_lookup_error_callback: F = _default_user_lookup_error
-        self._token_verification_failed_callback: F = lambda h, d: _msg(
-            "User claims verification failed", 400
+        self._expired_token_callback: F = dc.default_expired_token_callback
+        self._invalid_token_callback: F = dc.default_invalid_token_callback
+        self._unauthorized_callback: F = dc.default_unauthorized_callback
+        self._needs_fresh_token_callback: F = dc.default_needs_fresh_token_callback
+        self._revoked_token_callback: F = dc.default_revoked_token_callback
+        self._user_lookup_error_callback: F = dc.default_user_lookup_error_callback
+        self._token_verification_failed_callback: F = (
+            dc.default_token_verification_failed_callback
         )
         if app is not None:
             self.init_app(app, add_context_processor)
@@ -250,6 +239,7 @@ class JWTManager:
             claim_overrides,
             header_overrides,
             csrf,
+            JSONEncoder,
         )
 
     def _decode_jwt_from_config(

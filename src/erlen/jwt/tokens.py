@@ -65,16 +65,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _LOCATIONS = ("headers", "cookies", "query_string", "json")
+#: ``max_age`` of JWT cookies when ``JWT_SESSION_COOKIE`` is False: a year, as the extension
+COOKIE_MAX_AGE = 31540000
 
 
 def token_locations(config: Any, locations: str | Iterable[str] | None = None) -> list[str]:
-    """The locations to look in, checked against the four known ones."""
+    """The locations to look in (``locations`` or ``JWT_TOKEN_LOCATION``), checked against
+    the four known ones: a bad setting is a RuntimeError naming it, not a 500 later."""
     if locations is None or locations == [] or locations == ():
         locations = config["JWT_TOKEN_LOCATION"]
-    found = [locations] if isinstance(locations, str) else list(locations)
+    if isinstance(locations, str):
+        found = [locations]
+    elif isinstance(locations, Iterable):
+        found = list(locations)
+    else:
+        raise RuntimeError("JWT_TOKEN_LOCATION must be a string, a sequence or a set")
+    if not found:
+        raise RuntimeError(f"JWT_TOKEN_LOCATION must contain at least one of {_LOCATIONS}")
     for location in found:
         if location not in _LOCATIONS:
-            raise RuntimeError(f"'{location}' is not a valid location")
+            raise RuntimeError(f"'{location}' is not a valid location: use one of {_LOCATIONS}")
     return found
 
 
@@ -126,22 +136,33 @@ def _secret(config: Any, algorithm: str) -> Any:
 
 
 def decode_algorithms(config: Any) -> list[str]:
-    """``JWT_DECODE_ALGORITHMS`` or ``[JWT_ALGORITHM]``; ``none`` is refused."""
-    algorithms = config["JWT_DECODE_ALGORITHMS"] or [config["JWT_ALGORITHM"]]
+    """``JWT_DECODE_ALGORITHMS`` plus ``JWT_ALGORITHM`` (tokens this app makes must decode);
+    ``none`` is refused."""
+    algorithm = config["JWT_ALGORITHM"]
+    algorithms = config["JWT_DECODE_ALGORITHMS"] or [algorithm]
     algorithms = [algorithms] if isinstance(algorithms, str) else list(algorithms)
+    if algorithm not in algorithms:
+        algorithms.append(algorithm)
     _refuse_none(algorithms)
     return algorithms
 
 
-def _delta(value: Any, name: str) -> timedelta | None:
-    """An expiry setting as a timedelta; False means the token never expires."""
+def _delta(value: Any, name: str) -> Any:
+    """An expiry setting as a timedelta (or dateutil's relativedelta); False: never expires
+    (None). Anything that cannot be added to a datetime (a string, True) is a RuntimeError."""
     if value is False:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is int:
         return timedelta(seconds=value)
-    if isinstance(value, timedelta) or hasattr(value, "__radd__"):
-        return value  # type: ignore[no-any-return]  # timedelta or dateutil's relativedelta
-    raise RuntimeError(f"{name} must be a datetime.timedelta, an int of seconds or False")
+    if isinstance(value, bool):
+        raise RuntimeError(f"{name} must be a datetime.timedelta, an int of seconds or False")
+    try:
+        datetime.now(UTC) + value
+    except TypeError:
+        raise RuntimeError(
+            f"{name} must be a datetime.timedelta, an int of seconds or False"
+        ) from None
+    return value
 
 
 def expires_delta(config: Any, token_type: str) -> timedelta | None:

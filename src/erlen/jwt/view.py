@@ -326,7 +326,7 @@ def get_csrf_token(encoded_token: str) -> str:
 def _set(response: Any, kind: str, token: str, max_age: Any, domain: str | None) -> None:
     config = current_app.config
     if max_age is None and not config["JWT_SESSION_COOKIE"]:
-        max_age = 31540000  # a year, as Flask-JWT-Extended: the token's own exp still rules
+        max_age = tokens.COOKIE_MAX_AGE  # a year: the token's own exp still rules
     common = {
         "max_age": max_age,
         "secure": config["JWT_COOKIE_SECURE"],
