@@ -504,3 +504,24 @@ def test_background_task_from_lifespan_is_awaited_at_shutdown(app: Erlen, caplog
     assert run(go()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert done == ["warmed"]
     assert "task bug" in caplog.text
+
+
+@pytest.mark.parametrize("server", ["auto", "granian"])
+def test_erlen_serve_asgi_serves_http_and_websockets(
+    tmp_path: Path,
+    servers: Any,  # noqa: F811 (the fixture)
+    server: str,
+) -> None:
+    pytest.importorskip("uvicorn" if server == "auto" else server)
+    (tmp_path / "served.py").write_text(_SERVED)
+    port = free_port()
+    args = [sys.executable, "-m", "erlen", "--app", "served:app", "serve", "--asgi", server]
+    proc: Server = servers([*args, "--port", str(port)], tmp_path)
+    proc.wait_port(port, timeout=30)
+    status, _headers, body = get(port, "/?q=y")
+    assert (status, body) == (200, b'{"q":"y","state":["started"]}\n'), proc.output()
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as conn:
+        conn.send("abc")
+        assert conn.recv(timeout=10) == "ABC"

@@ -248,17 +248,11 @@ class _CertParamType(click.Path):
 @click.command("run", short_help="Run a development server.")
 @_option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @_option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
-@_option(
-    "--cert", type=_CertParamType(exists=True, dir_okay=False), help="TLS certificate file."
-)
+@_option("--cert", type=_CertParamType(exists=True, dir_okay=False), help="TLS certificate file.")
 @_option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key.")
 @_option("--debug/--no-debug", default=None, help="Debug mode (default: ERLEN_DEBUG).")
-@_option(
-    "--reload/--no-reload", default=None, help="Restart on code changes (default: debug)."
-)
-@_option(
-    "--debugger/--no-debugger", default=None, help="Show the debug page (default: debug)."
-)
+@_option("--reload/--no-reload", default=None, help="Restart on code changes (default: debug).")
+@_option("--debugger/--no-debugger", default=None, help="Show the debug page (default: debug).")
 @_option("--with-threads/--without-threads", default=True, hidden=True)
 @_option("--threads", default=8, show_default=True, type=click.IntRange(1), help="Threads.")
 @_option(
@@ -354,6 +348,15 @@ def run_command(
     type=click.Path(dir_okay=False),
     help="Open gunicorn's control socket (for gunicornc -s PATH) at PATH; off by default.",
 )
+@_option(
+    "--asgi",
+    "asgi_server",
+    is_flag=False,
+    flag_value="auto",
+    default=None,
+    type=click.Choice(["auto", "uvicorn", "granian"]),
+    help="Serve under ASGI (async views, WebSockets) with uvicorn, else granian; one process.",
+)
 @pass_script_info
 def serve_command(
     info: ScriptInfo,
@@ -368,10 +371,25 @@ def serve_command(
     key: str | None,
     preload: bool,
     control_socket: str | None,
+    asgi_server: str | None,
 ) -> None:
     """Serve the app with pre-forked gunicorn workers; SIGTERM stops gracefully."""
     from ..serving import ServerError, serve_production
+    from ..serving.asgi import serve_asgi
 
+    if asgi_server is not None:
+        try:
+            serve_asgi(
+                info.load_app,
+                host=host,
+                port=port,
+                access_log=access_log,
+                certfile=cert,
+                keyfile=key,
+                server=asgi_server,
+            )
+        except ServerError as e:
+            raise click.ClickException(str(e)) from None
     try:
         serve_production(
             info.load_app,
