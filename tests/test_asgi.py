@@ -525,3 +525,31 @@ def test_erlen_serve_asgi_serves_http_and_websockets(
     with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as conn:
         conn.send("abc")
         assert conn.recv(timeout=10) == "ABC"
+
+
+def test_async_views_run_on_the_loop_thread_and_sync_views_in_workers(app: Erlen) -> None:
+    seen: dict[str, str] = {}
+
+    @app.before_request
+    def note_hook() -> None:
+        seen[request.path + " hook"] = threading.current_thread().name
+
+    @app.get("/a")
+    async def a() -> str:
+        seen["/a"] = threading.current_thread().name
+        g.x = "async"
+        await asyncio.sleep(0)
+        return g.x + " " + request.path
+
+    @app.get("/s")
+    def s() -> str:
+        seen["/s"] = threading.current_thread().name
+        return "sync"
+
+    async def go() -> Any:
+        async with client(app) as c:
+            return (await c.get("/a")).text, (await c.get("/s")).text
+
+    assert run(go()) == ("async /a", "sync")
+    assert seen["/a"] == seen["/a hook"] == "MainThread"
+    assert seen["/s"].startswith("erlen-asgi") and seen["/s hook"] == seen["/s"]

@@ -27,6 +27,99 @@ _server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = context
 )
 
 
+#: True inside :func:`run_in_greenlet`: coroutines are handed to the loop driving it.
+_in_greenlet: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "erlen.in_greenlet", default=False
+)
+
+
+async def run_in_greenlet(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    """Run the synchronous ``func`` on the running loop's thread; each coroutine it runs
+    through :func:`run_coroutine` is awaited here, natively, in ``func``'s own context.
+
+    For ASGI requests whose view is ``async def``: the one request path runs without a
+    worker-thread hop (the greenlet switches back here at each coroutine, SQLAlchemy's asyncio
+    pattern). ``func`` must not block: sync work in it holds up the loop. Greenlets are reused
+    (making one costs more than a small request).
+    """
+    import greenlet
+
+    context = contextvars.copy_context()
+    context.run(_in_greenlet.set, True)
+    idle: list[t.Any] = _local.__dict__.setdefault("idle_greenlets", [])
+    runner = idle.pop() if idle else greenlet.greenlet(_greenlet_worker)
+    runner.gr_context = context
+    value = runner.switch(func, args)
+    while type(value) is not _Done:
+        try:
+            result = await _InContext(value, context)
+        except BaseException as exc:  # thrown into func, where its code handles it
+            value = runner.throw(exc)
+        else:
+            value = runner.switch(result)
+    runner.gr_context = None
+    if len(idle) < 64:
+        idle.append(runner)
+    if value.error is not None:
+        raise value.error
+    return value.result
+
+
+class _Done:
+    """What a pooled greenlet hands back when its call has finished."""
+
+    __slots__ = ("error", "result")
+
+    def __init__(self, result: t.Any, error: BaseException | None) -> None:
+        self.result = result
+        self.error = error
+
+
+def _greenlet_worker(func: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+    import greenlet
+
+    parent = greenlet.getcurrent().parent
+    while True:
+        try:
+            done = _Done(func(*args), None)
+        except greenlet.GreenletExit:
+            return  # the idle greenlet is being collected
+        except BaseException as exc:
+            done = _Done(None, exc)
+        del func, args
+        try:
+            func, args = parent.switch(done)
+        except greenlet.GreenletExit:
+            return
+        del done
+
+
+class _InContext:
+    """Await a coroutine with every step run in ``context`` (the request's, in the
+    greenlet), without the cost of a task: what ``create_task(coro, context=...)`` does."""
+
+    __slots__ = ("_coro", "_context")
+
+    def __init__(self, coro: t.Coroutine[t.Any, t.Any, t.Any], context: contextvars.Context):
+        self._coro = coro
+        self._context = context
+
+    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
+        coro, run = self._coro, self._context.run
+        step: t.Callable[[t.Any], t.Any] = coro.send
+        value: t.Any = None
+        while True:
+            try:
+                yielded = run(step, value)
+            except StopIteration as done:
+                return done.value
+            try:
+                value = yield yielded
+                step = coro.send
+            except BaseException as exc:  # e.g. cancellation: into the coroutine
+                value, step = exc, coro.throw
+
+
 def serve_coroutines_on(loop: asyncio.AbstractEventLoop | None) -> None:
     """Run this context's coroutines on ``loop`` (an ASGI server's) from now on."""
     _server_loop.set(loop)
@@ -57,6 +150,12 @@ def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     The coroutine sees the caller's context variables (``request``, ``g``, ...) as they are
     at the call.
     """
+    if _in_greenlet.get():
+        import greenlet
+
+        parent = greenlet.getcurrent().parent
+        if parent is not None:
+            return parent.switch(coro)
     server_loop = _server_loop.get()
     if server_loop is not None:
         import asyncio

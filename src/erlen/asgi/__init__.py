@@ -16,13 +16,15 @@ in an app context. WebSockets are not served yet: the handshake is refused (403)
 from __future__ import annotations
 
 import contextvars
+import importlib.util
+import io
 import sys
 import tempfile
 import threading
 import typing as t
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 
-from ..app.coroutines import serve_coroutines_on
+from ..app.coroutines import run_coroutine, run_in_greenlet, serve_coroutines_on
 
 if t.TYPE_CHECKING:  # imported when the first ASGI request comes: WSGI apps never load them
     import asyncio
@@ -50,6 +52,9 @@ def _upgrade_required(**_values: t.Any) -> t.Any:
         },
     )
 
+
+#: Without greenlet (``pip install 'erlen[asgi]'``) every request takes the worker thread.
+_HAVE_GREENLET = importlib.util.find_spec("greenlet") is not None
 
 #: Bodies up to this size stay in memory; larger ones go to a temporary file.
 SPOOL_MEMORY = 1024 * 1024
@@ -136,9 +141,9 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 async def _read_body(receive: Receive, limit: int | None) -> tuple[t.IO[bytes], int] | None:
-    """The whole request body and its length; None when it is over ``limit``."""
-    # closed by the caller after the response (or here when the read is abandoned)
-    body: t.IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+    """The whole request body and its length; None when it is over ``limit``. In memory up
+    to ``SPOOL_MEMORY``, then in a temporary file (closed by the caller after the response)."""
+    body: t.IO[bytes] = io.BytesIO()
     size = 0
     more = True
     while more:
@@ -153,13 +158,54 @@ async def _read_body(receive: Receive, limit: int | None) -> tuple[t.IO[bytes], 
             if limit is not None and size > limit:
                 body.close()
                 return None
+            if size > SPOOL_MEMORY and isinstance(body, io.BytesIO):
+                spooled = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+                spooled.write(body.getbuffer())
+                body = spooled
             body.write(chunk)
     body.seek(0)
     return body, size
 
 
+class _DisconnectWatch:
+    """Learns that the client left, for streamed responses only (a whole answer needs no
+    watching): after the body, a server's ``receive()`` answers only on disconnect."""
+
+    __slots__ = ("_loop", "_receive", "_task", "gone")
+
+    def __init__(self, loop: t.Any, receive: Receive) -> None:
+        self._loop = loop
+        self._receive = receive
+        self._task: t.Any = None
+        self.gone = False
+
+    def begin(self) -> None:  # from the worker thread or the loop's greenlet
+        if self._task is None:
+            self._task = False
+            self._loop.call_soon_threadsafe(self._start)
+
+    def _start(self) -> None:
+        if self._task is False:
+            self._task = self._loop.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        if (await self._receive())["type"] == "http.disconnect":
+            self.gone = True
+
+    def cancel(self) -> None:
+        task, self._task = self._task, True  # True: never start one now
+        if task:
+            task.cancel()
+
+
 def _headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+async def _send_whole(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
+    status, headers, data = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
 
 async def _sent(send: Send, message: Message) -> None:
@@ -277,34 +323,59 @@ class ASGIAdapter:
         body, length = read
         environ = _environ(scope, body, length)
         loop = asyncio.get_running_loop()
-        disconnected = threading.Event()
-
-        async def watch() -> None:
-            # after the body, a server's receive() only answers when the client leaves
-            if (await receive())["type"] == "http.disconnect":
-                disconnected.set()
-
-        watcher = loop.create_task(watch())
-        context = contextvars.copy_context()
+        watch = _DisconnectWatch(loop, receive)
         try:
-            await loop.run_in_executor(
-                self._executor(), context.run, self._asgi_respond, environ, loop, send, disconnected
-            )
+            if self._asgi_view_is_async(environ):
+                # an async view: the request path on the loop, no thread hop
+                answer = await run_in_greenlet(self._asgi_respond, environ, None, send, watch)
+                if answer is not None:
+                    await _send_whole(send, answer)
+            else:
+                context = contextvars.copy_context()
+                await loop.run_in_executor(
+                    self._executor(), context.run, self._asgi_respond, environ, loop, send, watch
+                )
         finally:
-            watcher.cancel()
+            watch.cancel()
             body.close()
+
+    def _asgi_view_is_async(self, environ: dict[str, t.Any]) -> bool:
+        """Whether the request goes to an ``async def`` view (default domain, clean match):
+        then its request path runs on the loop; anything else runs in a worker thread."""
+        plan = self.request_plan or self.build_request_plan()  # type: ignore[attr-defined]
+        if not plan.unbound_matching or "HTTP_UPGRADE" in environ or not _HAVE_GREENLET:
+            return False
+        path = environ["PATH_INFO"]
+        if not path.isascii():
+            return False
+        found = plan.url_map.find(plan.domain_part, path, environ["REQUEST_METHOD"])
+        if type(found) is not tuple:
+            return False
+        endpoint = found[0].endpoint
+        known: dict[str, bool] = self.__dict__.setdefault("_asgi_async_views", {})
+        answer = known.get(endpoint)
+        if answer is None:
+            import inspect
+
+            view = self.view_functions.get(endpoint)  # type: ignore[attr-defined]
+            answer = known[endpoint] = inspect.iscoroutinefunction(
+                getattr(view, "view_class", None)
+                and getattr(view.view_class, "dispatch_request", None)
+                or view
+            )
+        return answer
 
     def _asgi_respond(
         self,
         environ: dict[str, t.Any],
-        loop: asyncio.AbstractEventLoop,
+        loop: asyncio.AbstractEventLoop | None,
         send: Send,
-        disconnected: threading.Event,
-    ) -> None:
-        """In a worker thread: run the request path, send the response through the loop."""
-        import asyncio
-
-        serve_coroutines_on(loop)
+        watch: _DisconnectWatch,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Run the request path and send the response: in a worker thread (``loop`` is the
+        server's), or in a greenlet on the loop (``loop`` None)."""
+        if loop is not None:
+            serve_coroutines_on(loop)
         started: list[t.Any] = []
 
         def start_response(
@@ -316,7 +387,7 @@ class ASGIAdapter:
             return write
 
         def emit(message: Message) -> None:
-            asyncio.run_coroutine_threadsafe(_sent(send, message), loop).result()
+            run_coroutine(_sent(send, message))
 
         def write(data: bytes) -> None:  # the legacy WSGI write() callable
             start()
@@ -339,30 +410,23 @@ class ASGIAdapter:
         iterable = self.wsgi_app(environ, start_response)
         try:
             if isinstance(iterable, (list, tuple)) and not sent_start:
-                # a whole answer: one hop to the loop for both messages
+                # a whole answer: both messages in one go, by whoever drives this call
                 status, headers = started
-                data = b"".join(iterable)
-
-                async def send_all() -> None:
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": int(status.split(" ", 1)[0]),
-                            "headers": _headers(headers),
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": data})
-
-                asyncio.run_coroutine_threadsafe(send_all(), loop).result()
-                return
+                answer = (int(status.split(" ", 1)[0]), _headers(headers), b"".join(iterable))
+                if loop is None:
+                    return answer  # the loop's driver sends it: no switch back and forth
+                run_coroutine(_send_whole(send, answer))
+                return None
+            watch.begin()
             for chunk in iterable:
-                if disconnected.is_set():
-                    return  # closing the iterable below runs the generator's finally
+                if watch.gone:
+                    return None  # closing the iterable below runs the generator's finally
                 if chunk:
                     start()
                     emit({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
             start()
             emit({"type": "http.response.body", "body": b""})
+            return None
         finally:
             close = getattr(iterable, "close", None)
             if close is not None:
