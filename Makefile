@@ -39,6 +39,7 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench --loopback --readme
 	$(BIN)/python -m bench.batteries --readme
+	$(BIN)/python -m bench.asgi
 
 bench-quick: install
 	$(BIN)/python -m bench --quick --out /tmp/erlen-bench-quick
