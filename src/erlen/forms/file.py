@@ -22,9 +22,7 @@ __all__ = ["FileAllowed", "FileField", "FileRequired", "FileSize", "MultipleFile
 def _is_upload(x: Any) -> bool:
     """True for a ``FileStorage``-like object that holds a file (it has a file name: a form
     part with none is a file input left empty)."""
-    return (
-        hasattr(x, "filename") and hasattr(x, "stream") and hasattr(x, "save") and bool(x)
-    )
+    return hasattr(x, "filename") and hasattr(x, "stream") and hasattr(x, "save") and bool(x)
 
 
 def _uploads(valuelist: Iterable[Any]) -> list[FileStorage]:

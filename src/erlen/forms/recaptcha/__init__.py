@@ -64,9 +64,9 @@ class RecaptchaWidget:
         data_attrs = {**(config.get("RECAPTCHA_DATA_ATTRS") or {}), "sitekey": public_key}
         for key, value in data_attrs.items():
             kwargs.setdefault(f"data-{key}", value)
-        return Markup(
-            "\n<script src='{}' async defer{}></script>\n<div {}></div>\n"
-        ).format(script, nonce_attr, Markup(html_params(**kwargs)))
+        return Markup("\n<script src='{}' async defer{}></script>\n<div {}></div>\n").format(
+            script, nonce_attr, Markup(html_params(**kwargs))
+        )
 
     def __call__(self, field: Any, error: Any = None, **kwargs: Any) -> Markup:
         config = current_app.config
@@ -154,4 +154,3 @@ class RecaptchaField(Field):
     ) -> None:
         self.nonce = nonce
         super().__init__(label, validators or [Recaptcha()], **kwargs)
-
