@@ -4,10 +4,11 @@ Loaded with ``-p extension_suite_shim`` (this folder on PYTHONPATH). Before any 
 imported it puts an import finder first on ``sys.meta_path`` that answers the extension's and
 Flask's module names with erlen's modules (``ERLEN_SUITE_ALIASES``, JSON: ``{"flask": "erlen",
 "flask_sqlalchemy": "erlen.db", ...}``): ``flask_sqlalchemy.model`` is ``erlen.db.model`` when
-that module exists, else ``erlen.db`` itself (a battery re-exports its public names at the top;
-where the extension's tests reach into a private submodule, the test fails with a missing name
-rather than silently using the real extension). Real Flask and the real extension are never
-imported in this process: a name that cannot be aliased raises ImportError.
+that module exists, else its deepest existing parent (here ``erlen.db``: a battery re-exports
+its public names at the top; where the extension's tests reach into a private submodule, the
+test fails with a missing name rather than silently using the real extension). Real Flask and
+the real extension are never imported in this process: a name that cannot be aliased raises
+ImportError.
 """
 
 from __future__ import annotations
@@ -32,12 +33,18 @@ def _target(name: str) -> str | None:
             rest = name[len(prefix) :]
             if not rest:
                 return base
-            candidate = base + rest
-            try:
-                importlib.import_module(candidate)
-            except ImportError:
-                return base
-            return candidate
+            # the deepest of erlen's modules that exists: ``flask_wtf.recaptcha.validators``
+            # is ``erlen.forms.recaptcha`` when erlen has no ``validators`` below it
+            parts = rest.split(".")[1:]
+            while parts:
+                candidate = ".".join([base, *parts])
+                try:
+                    importlib.import_module(candidate)
+                except ImportError:
+                    parts.pop()
+                else:
+                    return candidate
+            return base
     return None
 
 

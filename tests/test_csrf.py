@@ -562,3 +562,73 @@ def test_csrf_meta_tag_carries_a_token_the_header_check_accepts() -> None:
     token = page.split('content="', 1)[1][:-2]
     assert client.post("/act", headers={"X-CSRFToken": token}).text == "done"
     assert client.post("/act", headers={"X-CSRFToken": token + "x"}).status_code == 400
+
+
+# -- Flask-WTF 1.3 details its own tests pin --------------------------------------------------
+
+
+def test_protect_apply_exemptions(app):
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def custom() -> None:
+        if erlen.request.headers.get("Authorization", "").startswith("Token "):
+            return
+        csrf.protect(apply_exemptions=True)
+
+    @app.route("/api", methods=["POST"])
+    def api() -> str:
+        return "api"
+
+    @app.route("/hook", methods=["POST"])
+    @csrf.exempt
+    def hook() -> str:
+        return "hook"
+
+    public = erlen.Blueprint("public", __name__, url_prefix="/public")
+
+    @public.route("/", methods=["POST"])
+    def page() -> str:
+        return "public"
+
+    csrf.exempt(public)
+    app.register_blueprint(public)
+    client = app.test_client()
+    assert client.post("/api").status_code == 400
+    assert client.post("/api", headers={"Authorization": "Token x"}).get_data() == b"api"
+    assert client.post("/hook").get_data() == b"hook"
+    assert client.post("/public/").get_data() == b"public"
+    assert client.post("/missing").status_code == 404  # no route: not a CSRF error
+    # without apply_exemptions an exempt view is checked
+    with app.test_request_context("/hook", method="POST"), pytest.raises(CSRFError):
+        csrf.protect()
+
+
+def test_token_is_kept_in_g_under_its_field_name(app):
+    with app.test_request_context():
+        token = generate_csrf()
+        assert erlen.g.csrf_token == token and "csrf_token" in erlen.session
+        other = generate_csrf(token_key="oauth_token")
+        assert erlen.g.oauth_token == other and "oauth_token" in erlen.session
+        rotate_csrf()
+        assert "csrf_token" not in erlen.g and "oauth_token" in erlen.g
+
+
+def test_no_secret_key_is_an_error_after_a_token_was_made(app):
+    with app.test_request_context():
+        generate_csrf()
+        app.secret_key = None
+        with pytest.raises(RuntimeError, match="secret key is required"):
+            generate_csrf()
+        assert generate_csrf(secret_key="direct")  # an explicit key still works
+
+
+def test_form_logs_the_reason_once(app, caplog):
+    from erlen.forms import FlaskForm
+
+    with app.test_request_context(method="POST"), caplog.at_level(logging.INFO, "erlen.forms"):
+        assert not FlaskForm().validate()
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        ("erlen.forms", logging.INFO, "The CSRF token is missing.")
+    ]

@@ -438,3 +438,51 @@ def test_token_is_signed_only_when_rendered():
         assert "csrf_token" not in erlen.session  # nothing signed yet
         token = form.csrf_token.current_token
         assert erlen.session["csrf_token"] and f'value="{token}"' in form.hidden_tag()
+
+
+def test_werkzeug_file_storage_is_an_upload():
+    """Code and tests written for Flask hand the fields Werkzeug's FileStorage: any object
+    with its interface is an upload (duck typing), one without a file name is none."""
+    from werkzeug.datastructures import FileStorage as WFS
+    from werkzeug.datastructures import MultiDict
+
+    class F(FlaskForm):
+        class Meta:
+            csrf = False
+
+        one = FileField(validators=[FileRequired(), FileAllowed(["txt"]), FileSize(10, 1)])
+        many = MultipleFileField(validators=[FileAllowed(["txt"])])
+
+    with _form_app().test_request_context():
+        f = F(MultiDict([("one", WFS(io.BytesIO(b"abc"), "a.txt")), ("many", WFS())]))
+        assert f.one.data.filename == "a.txt" and f.many.data is None
+        assert f.validate(), f.errors
+        assert f.one.data.stream.tell() == 0  # measured by seeking, rewound
+        f = F(one=WFS(filename="a.txt"), many=[WFS(filename="b.txt"), WFS(filename="c.png")])
+        assert not f.validate()
+        assert f.errors == {
+            "one": ["File must be between 1 and 10 bytes."],
+            "many": ["File does not have an approved extension: txt"],
+        }
+        f = F(one=WFS())  # an empty file input
+        assert not f.validate() and f.errors == {"one": ["This field is required."]}
+
+
+def test_file_size_of_a_stream_that_cannot_seek_is_a_type_error():
+    class Pipe:
+        def read(self, size: int = -1) -> bytes:
+            return b"data"
+
+        def seekable(self) -> bool:
+            return False
+
+    class F(FlaskForm):
+        class Meta:
+            csrf = False
+
+        one = FileField(validators=[FileSize(100)])
+
+    with _form_app().test_request_context():
+        f = F(one=FileStorage(Pipe(), "a.txt"))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not seekable"):
+            f.validate()

@@ -523,3 +523,12 @@ def test_remember_cookie_config() -> None:
 def test_remember_cookie_is_samesite_lax_by_default() -> None:
     header = _cookie_header(make_app().test_client().get("/do-login/1?remember=1"), "remember_token")
     assert header is not None and "SameSite=Lax" in header.split("; ")
+
+
+def test_invalid_remember_duration_is_flask_logins_error(both: Any) -> None:
+    both.config["REMEMBER_COOKIE_DURATION"] = "123"
+    with pytest.raises(Exception) as caught:
+        both.test_client().get("/do-login/1?remember=1")
+    assert str(caught.value) == (
+        "REMEMBER_COOKIE_DURATION must be a datetime.timedelta, instead got: 123"
+    )

@@ -7,6 +7,8 @@ Importing ``erlen`` does not import this package (nor WTForms). See ``docs/forms
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import Form
 
 from .csrf import (
@@ -30,8 +32,23 @@ __all__ = [
     "FlaskForm",
     "Form",
     "MultipleFileField",
+    "Recaptcha",
+    "RecaptchaField",
+    "RecaptchaWidget",
     "csrf_meta_tag",
     "generate_csrf",
     "rotate_csrf",
     "validate_csrf",
 ]
+
+_RECAPTCHA = frozenset({"Recaptcha", "RecaptchaField", "RecaptchaWidget"})
+
+
+def __getattr__(name: str) -> Any:
+    """``RecaptchaField`` & co. import ``erlen.forms.recaptcha`` (and urllib.request) only
+    when an app uses them."""
+    if name in _RECAPTCHA:
+        from . import recaptcha
+
+        return getattr(recaptcha, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

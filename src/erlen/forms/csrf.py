@@ -90,25 +90,24 @@ def csrf_meta_tag(
 
 
 def generate_csrf(secret_key: Any = None, token_key: str | None = None) -> str:
-    """The signed CSRF token for this request (made once per request, cached in ``g``).
+    """The signed CSRF token for this request (made once per request, cached in ``g`` under
+    the field name: ``g.csrf_token``, as Flask-WTF).
 
     Puts a raw random value into the session under ``token_key`` (``WTF_CSRF_FIELD_NAME``,
     ``"csrf_token"``) the first time, and signs it; also the ``csrf_token()`` template global.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     name = token_key or app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    keys = _keys(app, secret_key)  # first, cached or not: no secret key is always an error
     ns = g._get_current_object()  # type: ignore[attr-defined]
-    cache: dict[str, str] | None = getattr(ns, "_erlen_csrf", None)
-    if cache is None:
-        cache = ns._erlen_csrf = {}
-    token = cache.get(name)
+    token: str | None = ns.__dict__.get(name)
     if token is None:
-        keys = _keys(app, secret_key)  # first: no secret key is a clear error, not a session one
         sess = session._get_current_object()  # type: ignore[attr-defined]
         raw = sess.get(name)
         if not isinstance(raw, str):
             raw = sess[name] = secrets.token_hex(20)  # 40 hex digits, as Flask-WTF's
-        token = cache[name] = _serializer(keys).dumps(raw)
+        token = _serializer(keys).dumps(raw)
+        setattr(ns, name, token)  # g.csrf_token, as Flask-WTF
     return token
 
 
@@ -122,9 +121,7 @@ def rotate_csrf(token_key: str | None = None) -> None:
     name = token_key or current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if name in session:
         del session[name]
-    cache = g.get("_erlen_csrf")
-    if cache:
-        cache.pop(name, None)
+    g.pop(name, None)
 
 
 def validate_csrf(
@@ -248,20 +245,7 @@ class CSRFProtect:
         exempt: dict[str, bool] = {}
         self._exempt_caches.append(exempt)
         protect = self.protect
-        view_functions = app.view_functions
-        blueprints = app.blueprints
-
-        def is_exempt(endpoint: str) -> bool:
-            view = view_functions.get(endpoint)
-            dest = f"{view.__module__}.{view.__name__}" if view is not None else None
-            names = self._exempt_views
-            if endpoint in names or dest in names:
-                return True
-            parts = endpoint.split(".")[:-1]
-            for i in range(len(parts), 0, -1):
-                if blueprints.get(".".join(parts[:i])) in self._exempt_blueprints:
-                    return True
-            return False
+        is_exempt = self._is_exempt
 
         def csrf_protect() -> None:
             if not config["WTF_CSRF_ENABLED"] or not config["WTF_CSRF_CHECK_DEFAULT"]:
@@ -275,7 +259,7 @@ class CSRFProtect:
             endpoint = rule.endpoint
             skip = exempt.get(endpoint)
             if skip is None:
-                skip = exempt[endpoint] = is_exempt(endpoint)
+                skip = exempt[endpoint] = is_exempt(app, endpoint)
             if not skip:
                 protect()
 
@@ -294,11 +278,35 @@ class CSRFProtect:
             cache.clear()
         return view
 
-    def protect(self) -> None:
+    def _is_exempt(self, app: Any, endpoint: str) -> bool:
+        """Whether ``endpoint``'s view, or a blueprint it is in (nesting included), is exempt."""
+        view = app.view_functions.get(endpoint)
+        dest = f"{view.__module__}.{view.__name__}" if view is not None else None
+        names = self._exempt_views
+        if endpoint in names or dest in names:
+            return True
+        blueprints = app.blueprints
+        parts = endpoint.split(".")[:-1]
+        for i in range(len(parts), 0, -1):
+            if blueprints.get(".".join(parts[:i])) in self._exempt_blueprints:
+                return True
+        return False
+
+    def protect(self, apply_exemptions: bool = False) -> None:
         """Check this request now (for ``WTF_CSRF_CHECK_DEFAULT = False`` apps): raises
-        ``CSRFError`` unless the token (and, over HTTPS, the origin) is right."""
-        config = current_app.config
+        ``CSRFError`` unless the token (and, over HTTPS, the origin) is right.
+
+        ``apply_exemptions=True`` (Flask-WTF 1.3) skips views and blueprints marked
+        ``exempt`` and requests that matched no route (their 404/405 follows), for a custom
+        ``before_request`` hook that calls this instead of the app-wide check.
+        """
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        config = app.config
         req = request._get_current_object()  # type: ignore[attr-defined]
+        if apply_exemptions:
+            rule = req.url_rule
+            if rule is None or self._is_exempt(app, rule.endpoint):
+                return
         if req.method not in config.get("WTF_CSRF_METHODS", DEFAULT_METHODS):
             return
         if _no_ambient_credentials(req.environ):
@@ -393,5 +401,5 @@ class _FlaskFormCSRF(CSRF):
                 self.meta.csrf_field_name,
             )
         except ValidationError as e:
-            logger.info("%s", e.args[0])
+            logger.info(e.args[0])  # one of validate_csrf's fixed messages (no input in it)
             raise

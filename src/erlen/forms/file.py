@@ -1,4 +1,8 @@
-"""File upload fields and validators (``flask_wtf.file``) for erlen's ``FileStorage``."""
+"""File upload fields and validators (``flask_wtf.file``).
+
+An upload is any object with ``FileStorage``'s interface (``filename``, ``stream``, ``save``):
+erlen's, or Werkzeug's in code and tests written for Flask — duck typing, not ``isinstance``.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,15 @@ from ..http.filestorage import FileStorage
 __all__ = ["FileAllowed", "FileField", "FileRequired", "FileSize", "MultipleFileField"]
 
 
+def _is_upload(x: Any) -> bool:
+    """True for a ``FileStorage``-like object that holds a file (it has a file name: a form
+    part with none is a file input left empty)."""
+    return hasattr(x, "filename") and hasattr(x, "stream") and hasattr(x, "save") and bool(x)
+
+
 def _uploads(valuelist: Iterable[Any]) -> list[FileStorage]:
-    """The real uploads among a field's raw values (a part with no file name is none)."""
-    return [x for x in valuelist if isinstance(x, FileStorage) and x]
+    """The real uploads among a field's raw values."""
+    return [x for x in valuelist if _is_upload(x)]
 
 
 class FileField(_FileField):  # type: ignore[misc]
@@ -45,7 +55,7 @@ class MultipleFileField(_MultipleFileField):  # type: ignore[misc]
 def _uploaded(field: Any) -> list[FileStorage]:
     """The field's uploads, or [] unless it holds uploads only (one, or a list of them)."""
     data = field.data if isinstance(field.data, list) else [field.data]
-    if data and all(isinstance(x, FileStorage) and x for x in data):
+    if data and all(_is_upload(x) for x in data):
         return data
     return []
 
@@ -93,13 +103,17 @@ file_allowed = FileAllowed
 
 
 def _size(storage: FileStorage) -> int:
-    """The upload's size in bytes, by seeking (no copy in memory); the stream is rewound."""
+    """The upload's size in bytes, by seeking (no copy in memory); the stream is rewound.
+
+    A stream that cannot seek back is the app's own construction (parsed uploads always can):
+    a ``TypeError``, as Flask-WTF, rather than a size measured by consuming the file.
+    """
     stream = storage.stream
-    try:
-        stream.seek(0, io.SEEK_END)
-        size = stream.tell()
-    except (AttributeError, OSError, ValueError):
-        size = len(stream.read())
+    seekable = getattr(stream, "seekable", None)
+    if not callable(getattr(stream, "seek", None)) or (seekable is not None and not seekable()):
+        raise TypeError(f"The upload's stream is not seekable: {type(stream).__name__}")
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
     stream.seek(0)
     return size
 

@@ -287,7 +287,9 @@ class LoginManager:
         if isinstance(duration, int | float):
             duration = timedelta(seconds=duration)
         if not isinstance(duration, timedelta):
-            raise TypeError(f"REMEMBER_COOKIE_DURATION must be a timedelta, not {duration!r}")
+            raise TypeError(  # Flask-Login's words
+                f"REMEMBER_COOKIE_DURATION must be a datetime.timedelta, instead got: {duration}"
+            )
         response.set_cookie(
             config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME),
             value=utils.encode_cookie(str(session["_user_id"])),
