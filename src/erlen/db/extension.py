@@ -22,6 +22,7 @@ from ..ctx import has_app_context
 from ..globals import current_app
 from ..helpers import abort
 from . import outage, record_queries, track_modifications
+from .cli import add_models_to_shell
 from .engines import apply_driver_defaults, engine_options_by_bind, log, make_engine, safe_url
 from .model import Model, make_model_base
 from .pagination import Pagination, SelectPagination
@@ -92,20 +93,22 @@ class SQLAlchemy:
         app.extensions["sqlalchemy"] = self
         app.teardown_appcontext(self._teardown_session)
         if self._add_models_to_shell:
-            app.shell_context_processor(self._shell_context)
+            app.shell_context_processor(add_models_to_shell)
         app.config.setdefault("SQLALCHEMY_RETRY_AFTER", outage.DEFAULT_RETRY_AFTER)
         engines = self._app_engines.setdefault(app, {})
         for key, options in engine_options_by_bind(app, self._engine_options).items():
             self._make_metadata(key)
             apply_driver_defaults(options, app)
             engine = self._make_engine(key, options, app)
-            outage.listen(engine, key)
             engines[key] = engine
-            log.debug("bind %r: %s", key, safe_url(engine.url))
+            if isinstance(engine, sa.engine.Engine):  # an override may return a stand-in
+                outage.listen(engine, key)
+                log.debug("bind %r: %s", key, safe_url(engine.url))
         outage.register_handler(app)
         if app.config.setdefault("SQLALCHEMY_RECORD_QUERIES", False):
             for engine in engines.values():
-                record_queries.listen(engine)
+                if isinstance(engine, sa.engine.Engine):
+                    record_queries.listen(engine)
         if app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False) and not self._tracking:
             track_modifications.listen(self.session)
             self._tracking = True
@@ -131,12 +134,6 @@ class SQLAlchemy:
         except outage.DatabaseUnavailable as e:  # gone after the answer was made
             self.session.registry.clear()
             log.error("%s (while closing the session)", outage.describe(e))
-
-    def _shell_context(self) -> dict[str, t.Any]:
-        context: dict[str, t.Any] = {"db": self}
-        for mapper in self.Model.registry.mappers:
-            context[mapper.class_.__name__] = mapper.class_
-        return context
 
     def _make_metadata(self, bind_key: str | None) -> sa.MetaData:
         """The metadata of ``bind_key``, created (with the default's naming convention)
@@ -187,10 +184,16 @@ class SQLAlchemy:
         return self.engines[bind_key]
 
     def get_or_404(
-        self, entity: type[t.Any], ident: t.Any, *, description: str | None = None
+        self,
+        entity: type[t.Any],
+        ident: t.Any,
+        *,
+        description: str | None = None,
+        **kwargs: t.Any,
     ) -> t.Any:
-        """``session.get(entity, ident)``, else abort with 404."""
-        value = self.session.get(entity, ident)
+        """``session.get(entity, ident, **kwargs)`` (``options=``, ``with_for_update=``…),
+        else abort with 404."""
+        value = self.session.get(entity, ident, **kwargs)
         if value is None:
             abort(404, description=description)
         return value
