@@ -28,7 +28,7 @@ from .migrate import (
     stamp,
     upgrade,
 )
-from .model import Model, camel_to_snake_case
+from .model import DefaultMeta, Model, camel_to_snake_case
 from .outage import DatabaseUnavailable
 from .pagination import Pagination, QueryPagination, SelectPagination
 from .query import Query
@@ -56,6 +56,7 @@ __all__ = [
     "stamp",
     "upgrade",
     "DatabaseUnavailable",
+    "DefaultMeta",
     "Model",
     "Pagination",
     "Query",

@@ -11,6 +11,7 @@ path of an app that does not call ``init_app``; an app that does gets one
 from __future__ import annotations
 
 import typing as t
+import warnings
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -56,7 +57,16 @@ class SQLAlchemy:
         """The query class of ``Model.query`` and of dynamic relationships."""
         self.metadatas: dict[str | None, sa.MetaData] = {}
         """Each bind key's metadata (``None`` is the default bind's)."""
-        if metadata is not None:
+        if metadata is not None and issubclass(
+            model_class, (sa_orm.DeclarativeBase, sa_orm.DeclarativeBaseNoMeta)
+        ):
+            warnings.warn(
+                "With a SQLAlchemy 2.x declarative base as model_class, the metadata belongs"
+                " on the base class; the metadata passed to SQLAlchemy() is ignored.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        elif metadata is not None:
             metadata.info["bind_key"] = None
             self.metadatas[None] = metadata
         self.Table = self._make_table_class()
