@@ -82,7 +82,12 @@ def _table_engine(
     return engines[key]
 
 
+#: the proxy's resolver, bound once: ``app_ctx._get_current_object`` would look the method
+#: up through the proxy's ``__getattribute__`` on each of a request's scope lookups
+_current_app_ctx = app_ctx._get_current_object  # type: ignore[attr-defined]
+
+
 def app_ctx_id() -> int:
     """The scope of ``db.session``: the current app context (one session per request or
     ``with app.app_context()``; the session is removed when that context ends)."""
-    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+    return id(_current_app_ctx())
