@@ -35,6 +35,8 @@ if t.TYPE_CHECKING:
     from ..application import Erlen
 
 _ALL = "__all__"
+#: bound once (a lookup through the proxy's ``__getattribute__`` otherwise)
+_current_app = current_app._get_current_object  # type: ignore[attr-defined]
 
 
 class SQLAlchemy:
@@ -189,13 +191,13 @@ class SQLAlchemy:
     @property
     def engines(self) -> t.Mapping[str | None, sa.engine.Engine]:
         """The current app's engines by bind key (needs an app context)."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if app not in self._app_engines:
+        try:  # one weak-key lookup (each builds a weakref), not two
+            return self._app_engines[_current_app()]
+        except KeyError:
             raise RuntimeError(
                 "The 'SQLAlchemy' instance is not registered on the current app. Call"
                 " 'db.init_app(app)'."
-            )
-        return self._app_engines[app]
+            ) from None
 
     @property
     def engine(self) -> sa.engine.Engine:

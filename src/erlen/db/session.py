@@ -22,7 +22,6 @@ class Session(sa_orm.Session):
     def __init__(self, db: SQLAlchemy, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         self._db = db
-        self._model_changes: dict[object, tuple[t.Any, str]] = {}
         #: the app's engines, looked up once: a session lives in one app context
         self._engines: t.Mapping[str | None, sa.engine.Engine] | None = None
 
