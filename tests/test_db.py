@@ -21,6 +21,7 @@ from erlen.db import (
     models_committed,
     rewrite_driver,
 )
+from erlen.db.cli import add_models_to_shell
 
 
 def make_app(tmp_path: Path, uri: str | None, **config) -> erlen.Erlen:
@@ -213,6 +214,47 @@ def test_recorded_query_location_is_the_apps_line(tmp_path):
     assert info.location.endswith("(test_recorded_query_location_is_the_apps_line)")
 
 
+def test_recorded_query_parameters_are_the_parameter_sets(tmp_path):
+    app = make_app(tmp_path, "sqlite://", SQLALCHEMY_RECORD_QUERIES=True)
+    db = SQLAlchemy(app)
+    with app.app_context():
+        db.session.execute(sa.text("SELECT :a, :b"), {"a": 5, "b": "x"})
+        (info,) = get_recorded_queries()
+    assert info.parameters[0][0] == 5 and list(info.parameters[0]) == [5, "x"]
+
+
+def test_get_or_404_passes_options_to_session_get(tmp_path):
+    app = make_app(tmp_path, "sqlite://", SQLALCHEMY_RECORD_QUERIES=True)
+    db = SQLAlchemy(app)
+    User, Post = define_models(db)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Post(title="t", author=User(name="a")))
+        db.session.commit()
+    with app.app_context():
+        post = db.get_or_404(Post, 1, options=[db.joinedload(Post.author)])
+        assert post.author.name == "a"
+        assert len(get_recorded_queries()) == 1  # the author came with the post
+
+
+def test_sqlite_driver_level_uri_goes_to_the_instance_folder(tmp_path):
+    app = make_app(tmp_path, "sqlite:///file:app.db?uri=true")
+    db = SQLAlchemy(app)
+    with app.app_context():
+        db.session.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        db.session.commit()
+        assert db.engine.url.database == f"file:{tmp_path / 'instance' / 'app.db'}"
+    assert (tmp_path / "instance" / "app.db").exists()
+
+
+def test_binds_without_uri_have_no_default_engine(tmp_path):
+    app = make_app(tmp_path, None, SQLALCHEMY_BINDS={"a": "sqlite://"})
+    db = SQLAlchemy(app)
+    with app.app_context():
+        assert list(db.engines) == ["a"]
+    assert not (tmp_path / "instance" / "db_app.db").exists()
+
+
 def test_record_queries_off_by_default(setup):
     app, db, User, Post = setup
     with app.app_context():
@@ -354,7 +396,9 @@ def test_shell_context_has_db_and_models(tmp_path):
     app = make_app(tmp_path, "sqlite://")
     db = SQLAlchemy(app)
     User, Post = define_models(db)
-    context = app.make_shell_context()
+    with app.app_context():  # as `flask shell` runs it
+        context = app.make_shell_context()
+        assert add_models_to_shell().items() <= context.items()
     assert context["db"] is db and context["User"] is User and context["Post"] is Post
     app2 = make_app(tmp_path, "sqlite://")
     SQLAlchemy(app2, add_models_to_shell=False)

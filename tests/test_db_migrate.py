@@ -208,6 +208,37 @@ def test_init_twice_is_a_clear_error(tmp_path):
     assert "already exists and is not empty" in result.output
 
 
+def test_init_with_a_template_path_uses_the_apps_template(tmp_path):
+    import shutil
+
+    from erlen.db.migrate import TEMPLATES_DIR
+
+    template = tmp_path / "my_template"
+    shutil.copytree(TEMPLATES_DIR / "erlen", template)
+    (template / "script.py.mako").write_text(
+        "# from my_template\n" + (template / "script.py.mako").read_text()
+    )
+    app, _, _ = make_app(f"sqlite:///{tmp_path / 'app.db'}", tmp_path / "migrations")
+    assert run(app, "db", "init", "-t", str(template)).exit_code == 0
+    assert (tmp_path / "migrations" / "script.py.mako").read_text().startswith(
+        "# from my_template"
+    )
+    assert run(app, "db", "migrate").exit_code == 0
+    (revision,) = versions(tmp_path / "migrations")
+    assert revision.read_text().startswith("# from my_template")
+    result = run(app, "db", "init", "-t", str(tmp_path / "missing"), "-d", str(tmp_path / "m2"))
+    assert result.exit_code == 1 and "No such template" in result.output
+
+
+def test_alembic_version_is_three_integers():
+    import alembic
+
+    from erlen.db import alembic_version
+
+    assert alembic_version == tuple(int(v) for v in alembic.__version__.split(".")[:3])
+    assert len(alembic_version) == 3
+
+
 def test_unreachable_database_hides_the_password(tmp_path):
     uri = f"postgresql://app:s3cret-pw@127.0.0.1:{free_port()}/app"
     app, _, _ = make_app(uri, tmp_path / "migrations")

@@ -105,6 +105,49 @@ def test_table_names_and_binds_match_flask_sqlalchemy():
     assert ours["Other"][2] == "other"
 
 
+def test_classic_base_with_default_meta_matches_flask_sqlalchemy():
+    """An app's own ``declarative_base(cls=Model, metaclass=DefaultMeta)`` as model_class:
+    used as it is, with the same names and binds as on Flask-SQLAlchemy."""
+    from erlen.db.model import DefaultMeta, Model
+
+    ours_base = sa.orm.declarative_base(cls=Model, metaclass=DefaultMeta)
+    ours_db = SQLAlchemy(model_class=ours_base)
+    theirs_base = sa.orm.declarative_base(
+        cls=flask_sqlalchemy.model.Model, metaclass=flask_sqlalchemy.model.DefaultMeta
+    )
+    ours = _define(ours_db)
+    assert ours == _define(flask_sqlalchemy.SQLAlchemy(model_class=theirs_base))
+    assert ours_db.Model is ours_base and ours_base.query_class is ours_db.Query
+    assert ours_db.metadata is ours_base.metadata and ours["Other"][2] == "other"
+
+
+def test_classic_base_takes_the_metadata_given():
+    from erlen.db.model import DefaultMeta, Model
+
+    metadata = sa.MetaData()
+    db = SQLAlchemy(
+        model_class=sa.orm.declarative_base(cls=Model, metaclass=DefaultMeta), metadata=metadata
+    )
+    assert db.Model.metadata is metadata is db.metadata
+
+
+def test_metadata_argument_is_ignored_with_a_2x_base():
+    class Base(DeclarativeBase):
+        pass
+
+    with pytest.warns(DeprecationWarning, match="ignored"):
+        db = SQLAlchemy(model_class=Base, metadata=sa.MetaData())
+    assert db.metadata is Base.metadata is db.Model.metadata
+
+
+def test_two_declarative_bases_are_refused():
+    class Base(DeclarativeBase, sa.orm.DeclarativeBaseNoMeta):  # type: ignore[misc]
+        pass
+
+    with pytest.raises(ValueError, match="Only one declarative base"):
+        SQLAlchemy(model_class=Base)
+
+
 def test_typed_declarative_models():
     db = SQLAlchemy()
 

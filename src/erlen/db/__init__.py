@@ -12,6 +12,7 @@ from .migrate import (
     Config,
     Migrate,
     MigrateError,
+    alembic_version,
     branches,
     check,
     current,
@@ -28,7 +29,7 @@ from .migrate import (
     stamp,
     upgrade,
 )
-from .model import Model, camel_to_snake_case
+from .model import DefaultMeta, Model, camel_to_snake_case
 from .outage import DatabaseUnavailable
 from .pagination import Pagination, QueryPagination, SelectPagination
 from .query import Query
@@ -40,6 +41,7 @@ __all__ = [
     "Config",
     "Migrate",
     "MigrateError",
+    "alembic_version",
     "branches",
     "check",
     "current",
@@ -56,6 +58,7 @@ __all__ = [
     "stamp",
     "upgrade",
     "DatabaseUnavailable",
+    "DefaultMeta",
     "Model",
     "Pagination",
     "Query",

@@ -66,7 +66,7 @@ def engine_options_by_bind(
         default_options["url"] = uri
     if "url" in default_options:
         by_bind.setdefault(None, {}).update(default_options)
-    if None not in by_bind:
+    if not by_bind:  # neither a URI nor binds: the embedded default (binds only: no default)
         default_options["url"] = default_sqlite_uri(app)
         by_bind[None] = default_options
         log.debug(
@@ -98,14 +98,18 @@ def apply_driver_defaults(options: dict[str, t.Any], app: Erlen) -> None:
             options["poolclass"] = sa_pool.StaticPool
             options.setdefault("connect_args", {})["check_same_thread"] = False
         else:
+            # a driver-level URI (``sqlite:///file:name.db?uri=true``) names its file after
+            # ``file:``; a relative file goes under the instance folder either way
             is_uri = url.query.get("uri", False)
             database = url.database
+            prefix = ""
             if is_uri and database.startswith("file:"):
-                database = database[5:]
-            if not is_uri and not os.path.isabs(database):
+                prefix, database = "file:", database[5:]
+            if not os.path.isabs(database):
                 os.makedirs(app.instance_path, exist_ok=True)
-                url = url.set(database=os.path.join(app.instance_path, database))
-            elif not is_uri and os.path.dirname(database) == app.instance_path:
+                database = os.path.join(app.instance_path, database)
+                url = url.set(database=prefix + database)
+            elif os.path.dirname(database) == app.instance_path:
                 os.makedirs(app.instance_path, exist_ok=True)
     elif url.drivername.startswith(("mysql", "mariadb")):
         options.setdefault("pool_recycle", 7200)

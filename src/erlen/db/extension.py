@@ -11,17 +11,20 @@ path of an app that does not call ``init_app``; an app that does gets one
 from __future__ import annotations
 
 import typing as t
+import warnings
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 import sqlalchemy.event as sa_event
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as sa_orm
+from sqlalchemy.util import ScopedRegistry
 
 from ..ctx import has_app_context
 from ..globals import current_app
 from ..helpers import abort
 from . import outage, record_queries, track_modifications
+from .cli import add_models_to_shell
 from .engines import apply_driver_defaults, engine_options_by_bind, log, make_engine, safe_url
 from .model import Model, make_model_base
 from .pagination import Pagination, SelectPagination
@@ -32,6 +35,8 @@ if t.TYPE_CHECKING:
     from ..application import Erlen
 
 _ALL = "__all__"
+#: bound once (a lookup through the proxy's ``__getattribute__`` otherwise)
+_current_app = current_app._get_current_object  # type: ignore[attr-defined]
 
 
 class SQLAlchemy:
@@ -55,7 +60,16 @@ class SQLAlchemy:
         """The query class of ``Model.query`` and of dynamic relationships."""
         self.metadatas: dict[str | None, sa.MetaData] = {}
         """Each bind key's metadata (``None`` is the default bind's)."""
-        if metadata is not None:
+        if metadata is not None and issubclass(
+            model_class, (sa_orm.DeclarativeBase, sa_orm.DeclarativeBaseNoMeta)
+        ):
+            warnings.warn(
+                "With a SQLAlchemy 2.x declarative base as model_class, the metadata belongs"
+                " on the base class; the metadata passed to SQLAlchemy() is ignored.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        elif metadata is not None:
             metadata.info["bind_key"] = None
             self.metadatas[None] = metadata
         self.Table = self._make_table_class()
@@ -92,20 +106,22 @@ class SQLAlchemy:
         app.extensions["sqlalchemy"] = self
         app.teardown_appcontext(self._teardown_session)
         if self._add_models_to_shell:
-            app.shell_context_processor(self._shell_context)
+            app.shell_context_processor(add_models_to_shell)
         app.config.setdefault("SQLALCHEMY_RETRY_AFTER", outage.DEFAULT_RETRY_AFTER)
         engines = self._app_engines.setdefault(app, {})
         for key, options in engine_options_by_bind(app, self._engine_options).items():
             self._make_metadata(key)
             apply_driver_defaults(options, app)
             engine = self._make_engine(key, options, app)
-            outage.listen(engine, key)
             engines[key] = engine
-            log.debug("bind %r: %s", key, safe_url(engine.url))
+            if isinstance(engine, sa.engine.Engine):  # an override may return a stand-in
+                outage.listen(engine, key)
+                log.debug("bind %r: %s", key, safe_url(engine.url))
         outage.register_handler(app)
         if app.config.setdefault("SQLALCHEMY_RECORD_QUERIES", False):
             for engine in engines.values():
-                record_queries.listen(engine)
+                if isinstance(engine, sa.engine.Engine):
+                    record_queries.listen(engine)
         if app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False) and not self._tracking:
             track_modifications.listen(self.session)
             self._tracking = True
@@ -126,17 +142,23 @@ class SQLAlchemy:
         return sa_orm.sessionmaker(db=self, **options)
 
     def _teardown_session(self, exc: BaseException | None) -> None:
+        # session.remove() (close, then drop from the registry) with one scope lookup
+        # instead of three; any other registry gets remove() itself
+        registry = self.session.registry
+        if type(registry) is ScopedRegistry:
+            session = registry.registry.pop(registry.scopefunc(), None)
+            if session is None:  # the context used no session
+                return
+        else:
+            session = None
         try:
-            self.session.remove()  # closes it: what was not committed is rolled back
+            if session is None:
+                self.session.remove()
+            else:
+                session.close()  # what was not committed is rolled back
         except outage.DatabaseUnavailable as e:  # gone after the answer was made
-            self.session.registry.clear()
+            registry.clear()
             log.error("%s (while closing the session)", outage.describe(e))
-
-    def _shell_context(self) -> dict[str, t.Any]:
-        context: dict[str, t.Any] = {"db": self}
-        for mapper in self.Model.registry.mappers:
-            context[mapper.class_.__name__] = mapper.class_
-        return context
 
     def _make_metadata(self, bind_key: str | None) -> sa.MetaData:
         """The metadata of ``bind_key``, created (with the default's naming convention)
@@ -169,13 +191,13 @@ class SQLAlchemy:
     @property
     def engines(self) -> t.Mapping[str | None, sa.engine.Engine]:
         """The current app's engines by bind key (needs an app context)."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if app not in self._app_engines:
+        try:  # one weak-key lookup (each builds a weakref), not two
+            return self._app_engines[_current_app()]
+        except KeyError:
             raise RuntimeError(
                 "The 'SQLAlchemy' instance is not registered on the current app. Call"
                 " 'db.init_app(app)'."
-            )
-        return self._app_engines[app]
+            ) from None
 
     @property
     def engine(self) -> sa.engine.Engine:
@@ -187,10 +209,16 @@ class SQLAlchemy:
         return self.engines[bind_key]
 
     def get_or_404(
-        self, entity: type[t.Any], ident: t.Any, *, description: str | None = None
+        self,
+        entity: type[t.Any],
+        ident: t.Any,
+        *,
+        description: str | None = None,
+        **kwargs: t.Any,
     ) -> t.Any:
-        """``session.get(entity, ident)``, else abort with 404."""
-        value = self.session.get(entity, ident)
+        """``session.get(entity, ident, **kwargs)`` (``options=``, ``with_for_update=``…),
+        else abort with 404."""
+        value = self.session.registry().get(entity, ident, **kwargs)
         if value is None:
             abort(404, description=description)
         return value

@@ -23,11 +23,15 @@ from functools import wraps
 from pathlib import Path
 
 import click
+from alembic import __version__ as _alembic_version
 from alembic import command as _alembic
 from alembic.config import Config as _AlembicConfig
 from alembic.util import CommandError
 
 from ..globals import current_app
+
+#: Alembic's version as three integers (Flask-Migrate's ``alembic_version``).
+alembic_version: tuple[int, ...] = tuple(int(v) for v in _alembic_version.split(".")[:3])
 
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -278,13 +282,18 @@ def init(
     """Create the migration repository (``migrations/``: alembic.ini, env.py, versions/)."""
     state = _state()
     directory = str(directory if directory is not None else state.migrate.directory)
-    config = Config(stdout=sys.stdout)
+    template_directory = None
+    if template is not None and ("/" in template or "\\" in template):
+        # a path (``-t ./my_template``): the app's own template folder
+        template_directory, template = os.path.split(template)
+    config = Config(stdout=sys.stdout, template_directory=template_directory)
     config.set_main_option("script_location", directory.replace("%", "%%"))
     config.config_file_name = os.path.join(directory, "alembic.ini")
     config = state.migrate.call_configure_callbacks(config)
     if template is None:
         template = "erlen-multidb" if multidb else "erlen"
-    template = _TEMPLATE_ALIASES.get(template, template)
+    elif template_directory is None:
+        template = _TEMPLATE_ALIASES.get(template, template)
     _alembic.init(config, directory, template=template, package=package)
 
 

@@ -17,7 +17,8 @@ from ..globals import current_app, g
 
 @dataclasses.dataclass
 class _QueryInfo:
-    """One recorded statement. ``start_time``/``end_time`` are ``perf_counter`` seconds."""
+    """One recorded statement. ``parameters`` is the list of parameter sets (one per row
+    of an executemany), ``start_time``/``end_time`` are ``perf_counter`` seconds."""
 
     statement: str | None
     parameters: t.Any
@@ -57,7 +58,7 @@ def _after_cursor_execute(
     if start is None or not has_app_context():
         return
     queries = g.setdefault("_sqlalchemy_queries", [])
-    queries.append(_QueryInfo(statement, parameters, start, perf_counter(), _location()))
+    queries.append(_QueryInfo(statement, context.parameters, start, perf_counter(), _location()))
 
 
 def _location() -> str:

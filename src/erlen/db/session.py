@@ -22,7 +22,6 @@ class Session(sa_orm.Session):
     def __init__(self, db: SQLAlchemy, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         self._db = db
-        self._model_changes: dict[object, tuple[t.Any, str]] = {}
         #: the app's engines, looked up once: a session lives in one app context
         self._engines: t.Mapping[str | None, sa.engine.Engine] | None = None
 
@@ -82,7 +81,12 @@ def _table_engine(
     return engines[key]
 
 
+#: the proxy's resolver, bound once: ``app_ctx._get_current_object`` would look the method
+#: up through the proxy's ``__getattribute__`` on each of a request's scope lookups
+_current_app_ctx = app_ctx._get_current_object  # type: ignore[attr-defined]
+
+
 def app_ctx_id() -> int:
     """The scope of ``db.session``: the current app context (one session per request or
     ``with app.app_context()``; the session is removed when that context ends)."""
-    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+    return id(_current_app_ctx())
