@@ -33,22 +33,29 @@ REQUESTS = {
 }
 
 
-def _erlen() -> Any:
-    from erlen import Erlen, request
+def _flask_like(module: str) -> Callable[[], Any]:
+    """erlen's and Quart's app: one Flask-style source, the framework module swapped."""
 
-    app = Erlen(__name__)
+    def build() -> Any:
+        import importlib
 
-    @app.get("/hello")
-    async def hello() -> Any:
-        return "Hello, World!", 200, {"Content-Type": "text/plain; charset=utf-8"}
+        fw = importlib.import_module(module)
+        request = fw.request
+        app = (getattr(fw, "Erlen", None) or fw.Quart)(__name__)
 
-    async def user(id: int) -> Any:
-        return {"id": id, "fields": common.split_fields(request.args.get("fields"))}
+        @app.get("/hello")
+        async def hello() -> Any:
+            return "Hello, World!", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
-    for i in range(OTHER):
-        app.add_url_rule(f"/item{i}/<int:id>", f"item{i}", user)
-    app.add_url_rule("/user/<int:id>", "user", user)
-    return app.asgi_app
+        async def user(id: int) -> Any:
+            return {"id": id, "fields": common.split_fields(request.args.get("fields"))}
+
+        for i in range(OTHER):
+            app.add_url_rule(f"/item{i}/<int:id>", f"item{i}", user)
+        app.add_url_rule("/user/<int:id>", "user", user)
+        return app.asgi_app if module == "erlen" else app
+
+    return build
 
 
 def _starlette() -> Any:
@@ -85,29 +92,11 @@ def _litestar() -> Any:
     return Litestar([hello, *handlers, make("/user/{id:int}", "user")], logging_config=None)
 
 
-def _quart() -> Any:
-    from quart import Quart, request
-
-    app = Quart(__name__)
-
-    @app.get("/hello")
-    async def hello() -> Any:
-        return "Hello, World!", 200, {"Content-Type": "text/plain; charset=utf-8"}
-
-    async def user(id: int) -> Any:
-        return {"id": id, "fields": common.split_fields(request.args.get("fields"))}
-
-    for i in range(OTHER):
-        app.add_url_rule(f"/item{i}/<int:id>", f"item{i}", user)
-    app.add_url_rule("/user/<int:id>", "user", user)
-    return app
-
-
 PEERS: dict[str, Callable[[], Any]] = {
-    "erlen": _erlen,
+    "erlen": _flask_like("erlen"),
     "starlette": _starlette,
     "litestar": _litestar,
-    "quart": _quart,
+    "quart": _flask_like("quart"),
 }
 
 

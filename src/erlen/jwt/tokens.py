@@ -100,27 +100,23 @@ def _refuse_none(algorithms: Iterable[str]) -> None:
 
 def encode_key(config: Any) -> Any:
     """The signing key: the secret for HS*, else ``JWT_PRIVATE_KEY``."""
-    algorithm = config["JWT_ALGORITHM"]
-    _refuse_none([algorithm])
-    if _symmetric(algorithm):
-        return _secret(config, algorithm)
-    key = config["JWT_PRIVATE_KEY"]
-    if not key:
-        raise RuntimeError(
-            f'JWT_PRIVATE_KEY must be set to use asymmetric cryptography algorithm "{algorithm}"'
-        )
-    return key
+    _refuse_none([config["JWT_ALGORITHM"]])
+    return _key(config, "JWT_PRIVATE_KEY")
 
 
 def decode_key(config: Any) -> Any:
     """The verifying key: the secret for HS*, else ``JWT_PUBLIC_KEY``."""
+    return _key(config, "JWT_PUBLIC_KEY")
+
+
+def _key(config: Any, asymmetric_name: str) -> Any:
     algorithm = config["JWT_ALGORITHM"]
     if _symmetric(algorithm):
         return _secret(config, algorithm)
-    key = config["JWT_PUBLIC_KEY"]
+    key = config[asymmetric_name]
     if not key:
         raise RuntimeError(
-            f'JWT_PUBLIC_KEY must be set to use asymmetric cryptography algorithm "{algorithm}"'
+            f'{asymmetric_name} must be set to use asymmetric cryptography algorithm "{algorithm}"'
         )
     return key
 
