@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install system-deps demo test lint typecheck pytest bench bench-quick flask-suite extension-suites clean
+.PHONY: install system-deps demo example test lint typecheck pytest bench bench-quick flask-suite extension-suites clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ system-deps:
 
 demo: install
 	cd examples/demo && ../../$(BIN)/python app.py --port $(PORT)
+
+# one example app: `make example NAME=todo` (examples/<NAME>/app.py; its README says more)
+example: install
+	cd examples/$(NAME) && ../../$(BIN)/python app.py --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests examples bench

@@ -1,0 +1,169 @@
+"""Fixtures shared by the example apps' tests: a real Chromium (Debian's, driven by
+Playwright), a real server process for an example, and the suite's throwaway servers
+(tests/servers.py: MariaDB, PostgreSQL, Redis; tests/smtp_server.py: SMTP).
+
+Browser tests skip when Chromium or Playwright is missing, except under CI (`make test`
+installs both), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+from servers import MariaDBServer, PostgresServer, RedisServer  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _playwright():
+    if os.environ.get("CI"):
+        from playwright import sync_api
+
+        assert os.path.exists(CHROMIUM), "CI must have Debian chromium (scripts/system-deps.sh)"
+        return sync_api
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed")
+    return sync_api
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the session; tests open their own contexts/pages."""
+    sync_api = _playwright()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class LiveServer:
+    """A server process started by a command line; ``url`` once it answers ``ready_path``."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        ready_path: str = "/",
+        timeout: float = 30.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [a.replace("{port}", str(self.port)) for a in argv]
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(os.environ, **(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.url + ready_path, timeout=2).read()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers: a 4xx/5xx page is still a running server
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"{' '.join(argv)} did not start:\n{self.output()}")
+                time.sleep(0.1)
+
+    def output(self) -> str:
+        if self.proc.stdout and self.proc.poll() is not None:
+            return self.proc.stdout.read().decode(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[Callable[..., LiveServer]]:
+    """Start example servers: ``live_server([sys.executable, "app.py", "--port", "{port}"],
+    cwd=HERE, env={...})``; all are stopped when the module's tests end."""
+    started: list[LiveServer] = []
+
+    def start(argv: Sequence[str], cwd: Path, **kwargs) -> LiveServer:
+        server = LiveServer(argv, cwd, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _start(cls):
+    reason = cls.missing()
+    if reason:
+        pytest.skip(reason)
+    return cls()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    server = _start(MariaDBServer)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = _start(PostgresServer)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = _start(RedisServer)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def smtp_server():
+    from smtp_server import SMTPServer
+
+    with SMTPServer() as server:
+        yield server
