@@ -162,6 +162,79 @@ def _wsgi_check(app: Any) -> tuple[int, bytes]:
     return int(status[0].split()[0]), body
 
 
+def asgi_erlen() -> Any:
+    """Factories for ``uvicorn --factory bench.api:asgi_<name>`` (the loopback run)."""
+    return _erlen().asgi_app
+
+
+def asgi_fastapi() -> Any:
+    return _fastapi()
+
+
+def asgi_litestar() -> Any:
+    return _litestar()
+
+
+def loopback(seconds: int) -> dict[str, Any]:
+    """Each app under uvicorn (1 worker, httptools), loaded by ``wrk -t1 -c32`` for
+    ``seconds``; requests/s and p50 latency. Only 127.0.0.1 is contacted."""
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    from bench.loopback import parse_wrk
+
+    if shutil.which("wrk") is None:
+        return {"_missing": "wrk not found (apt-get install -y wrk)"}
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        body_path = Path(tmp, "body.json")
+        body_path.write_bytes(BODY)
+        script = Path(tmp, "post.lua")
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f'local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        for name in ("erlen", "fastapi", "litestar"):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.api:asgi_{name}",
+                   "--port", str(port), "--workers", "1", "--http", "httptools", "--interface", "asgi3",
+                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
+            server = subprocess.Popen(cmd)
+            try:
+                url = f"http://127.0.0.1:{port}/items?notify=1"
+                for _ in range(100):
+                    try:
+                        req = urllib.request.Request(
+                            url, BODY, {"Content-Type": "application/json"}
+                        )
+                        with urllib.request.urlopen(req, timeout=2) as rv:
+                            if json.loads(rv.read()) != EXPECT:
+                                raise SystemExit(f"{name} answered wrongly over loopback")
+                        break
+                    except urllib.error.HTTPError as e:
+                        raise SystemExit(f"{name} answered {e.code} over loopback") from None
+                    except OSError:
+                        time.sleep(0.1)
+                proc = subprocess.run(
+                    ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                    capture_output=True,
+                    text=True,
+                )
+                out[name] = parse_wrk(proc.stdout, 200)
+                print(f"  loopback {name:10} {out[name]}", file=sys.stderr, flush=True)
+            finally:
+                server.terminate()
+                server.wait(10)
+    return out
+
+
 def run(quick: bool) -> dict[str, Any]:
     round_s, rounds = (0.02, 2) if quick else (0.25, 7)
     loops: dict[str, inprocess.Loop] = {}
@@ -206,14 +279,36 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"| {name} | {res['us']:.1f} | {res['us'] / ours:.2f}× |")
     for name, why in results.get("_missing", {}).items():
         lines.append(f"\n{name}: not measured ({why})")
+    loop = results.get("loopback")
+    if loop and "erlen" in loop:
+        base = loop["erlen"]
+        lines += [
+            "",
+            "Over loopback (uvicorn, 1 worker, httptools; wrk -t1 -c32), requests/s (higher is"
+            " better); ratio = erlen's requests/s / that app's:",
+            "",
+            "| app | req/s | p50 ms | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, res in loop.items():
+            if isinstance(res, dict):
+                ratio = base["rps"] / res["rps"] if res.get("rps") else float("nan")
+                lines.append(
+                    f"| {name} | {res['rps']:.0f} | {res.get('p50_ms') or float('nan'):.2f}"
+                    f" | {ratio:.2f}× |"
+                )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--loopback", type=int, default=0, metavar="SECONDS",
+                   help="also load each app under uvicorn with wrk for SECONDS")  # fmt: skip
     args = p.parse_args(argv)
     results = run(args.quick)
+    if args.loopback:
+        results["loopback"] = loopback(args.loopback)
     text = report(results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api.md").write_text(text)
