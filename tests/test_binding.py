@@ -176,6 +176,29 @@ def test_several_body_parameters_are_embedded_by_name(app: Erlen, client: Any) -
     ]
 
 
+def test_body_embed_and_sync_view_under_asgi(app: Erlen, client: Any) -> None:
+    @app.post("/wrapped")
+    def wrapped(item: Annotated[Item, Body(embed=True)]) -> Item:
+        return item
+
+    good = {"name": "a", "price": 1}
+    assert client.post("/wrapped", json={"item": good}).get_json()["name"] == "a"
+    assert detail(client.post("/wrapped", json=good)) == [
+        {"type": "missing", "loc": ["body", "item"], "msg": "Field required"}
+    ]
+
+    async def go() -> Any:
+        async with asgi_client(app) as c:
+            return await c.post("/wrapped", json={"item": good}), await c.post("/wrapped")
+
+    ok, missing = run(go())
+    assert (ok.status_code, ok.json()) == (200, {"name": "a", "price": 1.0, "tags": []})
+    assert missing.status_code == 422
+    assert missing.json() == {
+        "detail": [{"type": "missing", "loc": ["body", "item"], "msg": "Field required"}]
+    }
+
+
 # -- forms -----------------------------------------------------------------------------
 def test_form_post_binds_a_model_and_form_fields(app: Erlen, client: Any) -> None:
     @app.post("/items")
