@@ -7,6 +7,9 @@ do not use it pay nothing. See ``docs/rest.md``.
 
 from __future__ import annotations
 
+# Flask-RESTful's handle_error reads ``flask_restful.sys.exc_info``, and tests patch it there
+import sys  # noqa: F401
+
 from . import fields, inputs, reqparse
 from .api import DEFAULT_REPRESENTATIONS, Api, abort
 from .marshal import marshal, marshal_with, marshal_with_field

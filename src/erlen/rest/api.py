@@ -112,12 +112,12 @@ class Api:
     # -- setup --------------------------------------------------------------------------
     def init_app(self, app: App | Blueprint) -> None:
         """Attach to an app (now) or a blueprint (when it is registered on an app)."""
-        record = getattr(app, "record", None)
-        if record is None:
+        try:
+            app.record(self._deferred_blueprint_init)  # type: ignore[union-attr]
+        except AttributeError:  # not a blueprint
             self._init_app(app)  # type: ignore[arg-type]
         else:
             self.blueprint = app  # type: ignore[assignment]
-            record(self._deferred_blueprint_init)
 
     def _complete_url(self, url_part: str, registration_prefix: str | None) -> str:
         """The rule of ``url_part``: the parts in ``url_part_order``."""

@@ -78,7 +78,7 @@ def _parse_iso(value: str) -> datetime | _date:
 
 
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"^P(?:(?P<years>\d+(?:\.\d+)?)Y)?(?:(?P<months>\d+(?:\.\d+)?)M)?(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
     r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
@@ -88,7 +88,10 @@ def _parse_duration(value: str) -> timedelta:
     m = _DURATION.match(value)
     if not m or value in ("P", "PT") or value.endswith("T"):
         raise ValueError(f"not an ISO 8601 duration: {value}")
-    return timedelta(**{k: float(v) for k, v in m.groupdict().items() if v})
+    parts = {k: float(v) for k, v in m.groupdict().items() if v}
+    # a year is 365 days and a month 30 (as aniso8601, which Flask-RESTful uses, counts them)
+    days = parts.pop("days", 0) + 365 * parts.pop("years", 0) + 30 * parts.pop("months", 0)
+    return timedelta(days=days, **parts)
 
 
 def _normalize_interval(start: t.Any, end: t.Any, value: str) -> tuple[datetime, datetime]:

@@ -11,6 +11,7 @@ answering 415 (which made the default locations fail for every query-string requ
 from __future__ import annotations
 
 import decimal
+import sys
 import typing as t
 from collections.abc import Iterable, MutableSequence
 from copy import deepcopy
@@ -19,9 +20,14 @@ from ..exceptions import BadRequest
 from ..globals import current_app, request
 from ..http.filestorage import FileStorage
 from ..http.multidict import MultiDict
-from .api import abort
 
 __all__ = ["Argument", "Namespace", "RequestParser"]
+
+
+def _abort(code: int, **data: t.Any) -> None:
+    # looked up on the package at call time, as Flask-RESTful calls ``flask_restful.abort``
+    # (tests that patch ``erlen.rest.abort`` see the parser's errors)
+    sys.modules[__package__].abort(code, **data)
 
 
 class Namespace(dict):  # type: ignore[type-arg]
@@ -49,11 +55,8 @@ _friendly_location = {
 
 
 def _location_value(req: t.Any, location: str) -> t.Any:
-    if location == "json":
-        # a request that is not JSON has no JSON arguments (not a 415); bad JSON is a 400
-        get_json = getattr(req, "get_json", None)
-        if get_json is not None:
-            return get_json(silent=not getattr(req, "is_json", True))
+    if location == "json" and getattr(req, "is_json", None) is False:
+        return None  # a request that is not JSON has no JSON arguments (not a 415)
     value = getattr(req, location, None)
     return value() if callable(value) else value
 
@@ -132,8 +135,10 @@ class Argument:
             if self.nullable:
                 return None
             raise ValueError("Must not be null!")
-        if isinstance(value, FileStorage) and self.type == FileStorage:
+        if isinstance(value, FileStorage) and self.type is FileStorage:
             return value
+        if getattr(self.type, "__name__", None) == "FileStorage" == type(value).__name__:
+            return value  # an upload, asked for with another library's FileStorage class
         try:
             return self.type(value, self.name, op)
         except TypeError:
@@ -152,12 +157,15 @@ class Argument:
         msg = {self.name: error_msg}
         if bundle_errors or current_app.config.get("BUNDLE_ERRORS", False):
             return error, msg
-        abort(400, message=msg)
+        _abort(400, message=msg)
 
     def parse(self, req: t.Any, bundle_errors: bool = False) -> tuple[t.Any, t.Any]:
         """``(value, found)`` of this argument in ``req`` (or an error pair when bundling)."""
         source = self.source(req)
-        bundling = bundle_errors or current_app.config.get("BUNDLE_ERRORS", False)
+
+        def bundling() -> bool:
+            return bundle_errors or bool(current_app.config.get("BUNDLE_ERRORS", False))
+
         results = []
         for operator in self.operators:
             name = self.name + operator.replace("=", "", 1)
@@ -186,7 +194,7 @@ class Argument:
                     failed = self.handle_validation_error(
                         ValueError(f"{value} is not a valid choice"), bundle_errors
                     )
-                    if bundling:
+                    if bundling():
                         return failed  # type: ignore[no-any-return]
                 unparsed = getattr(req, "unparsed_arguments", None)
                 if unparsed and name in unparsed:
@@ -198,7 +206,7 @@ class Argument:
                 _friendly_location.get(loc, loc) for loc in locations
             )
             failed = self.handle_validation_error(ValueError(error_msg), bundle_errors)
-            if bundling:
+            if bundling():
                 return failed  # type: ignore[no-any-return]
         if not results:
             return (self.default() if callable(self.default) else self.default), False
@@ -261,7 +269,7 @@ class RequestParser:
             if found or arg.store_missing:
                 namespace[arg.dest or arg.name] = value
         if errors:
-            abort(http_error_code, message=errors)
+            _abort(http_error_code, message=errors)
         if strict and unparsed:
             raise BadRequest("Unknown arguments: " + ", ".join(unparsed.keys()))
         return namespace

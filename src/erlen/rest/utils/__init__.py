@@ -5,9 +5,9 @@ from __future__ import annotations
 import typing as t
 from collections import OrderedDict
 
-from ..status import HTTP_STATUS_CODES
+from ...status import HTTP_STATUS_CODES
 
-__all__ = ["OrderedDict", "http_status_message", "unpack"]
+__all__ = ["OrderedDict", "cors", "http_status_message", "unpack"]
 
 
 def http_status_message(code: int) -> str:
@@ -25,3 +25,4 @@ def unpack(value: t.Any) -> tuple[t.Any, int, t.Any]:
     if len(value) == 2:
         return value[0], value[1], {}
     return value, 200, {}
+from . import cors  # noqa: E402 - the submodule, as `flask_restful.utils.cors`
