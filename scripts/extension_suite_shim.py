@@ -120,7 +120,7 @@ def _legacy_test_modules() -> None:
         sys.modules["nose"] = nose_mod
         sys.modules["nose.tools"] = tools
     try:
-        import mock  # noqa: F401
+        from unittest import mock  # noqa: F401
     except ImportError:
         sys.modules["mock"] = unittest.mock
 

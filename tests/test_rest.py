@@ -97,7 +97,10 @@ def make_app(framework: str = "erlen", rest: str = "erlen.rest", **config: Any) 
             self.greeting = greeting
 
         def get(self, name: str) -> Any:
-            return {"greeting": f"{self.greeting}, {name}", "self": api.url_for(Greeting, name=name)}
+            return {
+                "greeting": f"{self.greeting}, {name}",
+                "self": api.url_for(Greeting, name=name),
+            }
 
     api.add_resource(Todo, "/todos/<todo_id>")
     api.add_resource(TodoList, "/todos", endpoint="todos")
@@ -335,7 +338,11 @@ def _csv_api(framework: str, rest: str, **kwargs: Any) -> Any:
 def test_the_client_chooses_the_representation(framework: str, rest: str) -> None:
     client = _csv_api(framework, rest).test_client()
     resp = client.get("/item", headers={"Accept": "text/csv"})
-    assert (resp.status_code, resp.headers["Content-Type"], resp.data) == (200, "text/csv", b"a=1,b=2")
+    assert (resp.status_code, resp.headers["Content-Type"], resp.data) == (
+        200,
+        "text/csv",
+        b"a=1,b=2",
+    )
     resp = client.get("/item", headers={"Accept": "application/json;q=0.9, text/csv;q=0.5"})
     assert resp.headers["Content-Type"] == "application/json"
     resp = client.get("/item", headers={"Accept": "image/png"})

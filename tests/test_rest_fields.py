@@ -170,8 +170,10 @@ def _parser_app(fr: Any, **parser_kwargs: Any) -> Any:
 
 
 def test_parse_args_from_json(fr: Any) -> None:
-    resp = _parser_app(fr).test_client().post(
-        "/people", json={"name": "Ada", "age": "36", "color": "blue", "tag": ["a", "b"]}
+    resp = (
+        _parser_app(fr)
+        .test_client()
+        .post("/people", json={"name": "Ada", "age": "36", "color": "blue", "tag": ["a", "b"]})
     )
     assert resp.status_code == 201
     assert json.loads(resp.data) == {"name": "Ada", "age": 36, "color": "blue", "tags": ["a", "b"]}
@@ -200,8 +202,10 @@ def test_a_bad_type_and_a_bad_choice(fr: Any) -> None:
 
 
 def test_bundle_errors_reports_every_bad_argument(fr: Any) -> None:
-    resp = _parser_app(fr, bundle_errors=True).test_client().post(
-        "/people", json={"age": "x", "color": "green"}
+    resp = (
+        _parser_app(fr, bundle_errors=True)
+        .test_client()
+        .post("/people", json={"age": "x", "color": "green"})
     )
     assert resp.status_code == 400
     assert json.loads(resp.data) == {
@@ -232,9 +236,11 @@ def test_explicit_locations_and_strict(fr: Any) -> None:
         }
     strict = fr.reqparse.RequestParser()
     strict.add_argument("a", location="args")
-    with app.test_request_context("/?a=1&b=2", method="POST", json={"c": 3}):
-        with pytest.raises(Exception, match="Unknown arguments: (b, c|c, b)"):
-            strict.parse_args(strict=True)
+    with (
+        app.test_request_context("/?a=1&b=2", method="POST", json={"c": 3}),
+        pytest.raises(Exception, match="Unknown arguments: (b, c|c, b)"),
+    ):
+        strict.parse_args(strict=True)
 
 
 def test_query_string_arguments_with_the_default_locations() -> None:

@@ -29,7 +29,6 @@ from ..helpers import abort as _abort
 from ..helpers import make_response as _make_response
 from ..helpers import url_for as _url_for
 from ..http.response import Response as BaseResponse
-from ..logging import log_safe
 from ..signals import got_request_exception
 from .representations import output_json
 from .utils import http_status_message, unpack
@@ -180,8 +179,13 @@ class Api:
                     self._add_blueprint_rule(self.blueprint_setup, url, endpoint, view, kwargs)
                 else:
                     self.blueprint.record(
-                        partial(self._add_blueprint_rule, url=url, endpoint=endpoint, view=view,
-                                options=dict(kwargs))
+                        partial(
+                            self._add_blueprint_rule,
+                            url=url,
+                            endpoint=endpoint,
+                            view=view,
+                            options=dict(kwargs),
+                        )
                     )
             else:
                 app.add_url_rule(self._complete_url(url, ""), view_func=view, **kwargs)
@@ -223,7 +227,9 @@ class Api:
             h for h, _ in sorted(request.accept_mimetypes, key=operator.itemgetter(1), reverse=True)
         ]
 
-    def representation(self, mediatype: str) -> Callable[[Callable[..., t.Any]], Callable[..., t.Any]]:
+    def representation(
+        self, mediatype: str
+    ) -> Callable[[Callable[..., t.Any]], Callable[..., t.Any]]:
         """Decorator: ``fn(data, code, headers) -> Response`` answers clients that ask for
         ``mediatype``."""
 
@@ -291,11 +297,14 @@ class Api:
     def _should_use_fr_error_handler(self) -> bool | None:
         """For a 404/405 (no rule matched): whether this Api answers it."""
         adapter = current_app.create_url_adapter(request)
+        if adapter is None:
+            return None
         try:
             adapter.match()
         except MethodNotAllowed as e:
             # the rule the other methods of this URL would hit
-            rule, _ = adapter.match(method=e.valid_methods[0], return_rule=True)  # type: ignore[index]
+            methods = list(e.valid_methods or ["GET"])
+            rule, _ = adapter.match(method=methods[0], return_rule=True)
             return self.owns_endpoint(rule.endpoint)
         except NotFound:
             return self.catch_all_404s
@@ -339,7 +348,9 @@ class Api:
             code = e.code
             default_data: t.Any = {"message": e.description or http_status_message(code or 0)}
             headers = [
-                (k, v) for k, v in e.get_headers() if k.lower() not in ("content-length", "content-type")
+                (k, v)
+                for k, v in e.get_headers()
+                if k.lower() not in ("content-length", "content-type")
             ]
             data = getattr(e, "data", default_data)
         else:
@@ -354,12 +365,8 @@ class Api:
             exc_info = sys.exc_info()
             app.log_exception(exc_info if exc_info[1] is not None else (None, None, None))
         elif code in _BAD_INPUT_CODES:
-            _log.warning(
-                "%d %s %s: %s",
-                code,
-                log_safe(request.method),
-                log_safe(repr(request.path)),
-                log_safe(str(_message(data))),
+            _log.warning("%d %s %r: %s", code, _printable(request.method), request.path,
+                         _printable(str(_message(data)))))),
             )
         custom = self.errors.get(type(e).__name__)
         if custom is not None:
@@ -374,6 +381,11 @@ class Api:
         if code == 401:
             resp = self.unauthorized(resp)
         return resp
+
+
+def _printable(text: str) -> str:
+    """``text`` as it is when printable, else its ``repr`` (no forged log lines)."""
+    return text if text.isprintable() else repr(text)
 
 
 def _message(data: t.Any) -> t.Any:

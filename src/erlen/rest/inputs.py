@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import typing as t
+from datetime import UTC, datetime, time, timedelta
 from datetime import date as _date
-from datetime import datetime, time, timedelta, timezone
 from email.utils import mktime_tz, parsedate_tz
 
 __all__ = [
@@ -23,8 +23,8 @@ __all__ = [
     "url",
 ]
 
-START_OF_DAY = time(0, 0, 0, tzinfo=timezone.utc)
-END_OF_DAY = time(23, 59, 59, 999999, tzinfo=timezone.utc)
+START_OF_DAY = time(0, 0, 0, tzinfo=UTC)
+END_OF_DAY = time(23, 59, 59, 999999, tzinfo=UTC)
 
 url_regex = re.compile(
     r"^(?:http|ftp)s?://"
@@ -100,11 +100,11 @@ def _normalize_interval(start: t.Any, end: t.Any, value: str) -> tuple[datetime,
         start = datetime.combine(start, START_OF_DAY)
         end = datetime.combine(end, START_OF_DAY)
     if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
-        end = end.replace(tzinfo=timezone.utc)
+        start = start.replace(tzinfo=UTC)
+        end = end.replace(tzinfo=UTC)
     else:
-        start = start.astimezone(timezone.utc)
-        end = end.astimezone(timezone.utc)
+        start = start.astimezone(UTC)
+        end = end.astimezone(UTC)
     return start, end
 
 
@@ -163,9 +163,7 @@ def natural(value: t.Any, argument: str = "argument") -> int:
     """An integer ≥ 0."""
     number = _get_integer(value)
     if number < 0:
-        raise ValueError(
-            f"Invalid {argument}: {number}. {argument} must be a non-negative integer"
-        )
+        raise ValueError(f"Invalid {argument}: {number}. {argument} must be a non-negative integer")
     return number
 
 
@@ -214,7 +212,7 @@ def datetime_from_rfc822(datetime_str: str) -> datetime:
     parsed = parsedate_tz(datetime_str)
     if parsed is None:
         raise ValueError(f"not an RFC 822 date: {datetime_str}")
-    return datetime.fromtimestamp(mktime_tz(parsed), timezone.utc)
+    return datetime.fromtimestamp(mktime_tz(parsed), UTC)
 
 
 def datetime_from_iso8601(datetime_str: str) -> datetime:

@@ -30,7 +30,12 @@ def marshal(data: t.Any, fields: t.Mapping[str, t.Any], envelope: str | None = N
         items: t.Any = [marshal(d, fields) for d in data]
     else:
         items = OrderedDict(
-            (key, marshal(data, field) if isinstance(field, dict) else _field(field).output(key, data))
+            (
+                key,
+                marshal(data, field)
+                if isinstance(field, dict)
+                else _field(field).output(key, data),
+            )
             for key, field in fields.items()
         )
     return OrderedDict([(envelope, items)]) if envelope else items

@@ -112,7 +112,7 @@ class Argument:
         return (
             f"{type(self).__name__}('{self.name}', default={self.default}, dest={self.dest}, "
             f"required={self.required}, ignore={self.ignore}, location={self.location}, "
-            f'type="{self.type}", choices={self.choices}, action=\'{self.action}\', '
+            f"type=\"{self.type}\", choices={self.choices}, action='{self.action}', "
             f"help={self.help}, case_sensitive={self.case_sensitive}, "
             f"operators={self.operators}, store_missing={self.store_missing}, "
             f"trim={self.trim}, nullable={self.nullable})"

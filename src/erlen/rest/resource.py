@@ -14,8 +14,8 @@ from types import CoroutineType
 
 from ..app.coroutines import run_coroutine
 from ..globals import request
-from ..views import MethodView
 from ..http.response import Response
+from ..views import MethodView
 from .utils import unpack
 
 __all__ = ["Resource"]
@@ -42,7 +42,7 @@ class Resource(MethodView):
         if meth is None and method == "head":
             meth = getattr(self, "get", None)
         assert meth is not None, f"Unimplemented method {request.method!r}"
-        decorators = self.method_decorators
+        decorators: t.Any = self.method_decorators
         if decorators:
             if isinstance(decorators, Mapping):
                 decorators = decorators.get(method, ())
@@ -56,7 +56,7 @@ class Resource(MethodView):
         representations = self.representations
         if representations:
             mediatype = request.accept_mimetypes.best_match(representations, default=None)
-            if mediatype in representations:
+            if mediatype is not None and mediatype in representations:
                 data, code, headers = unpack(resp)
                 resp = representations[mediatype](data, code, headers)
                 resp.headers["Content-Type"] = mediatype

@@ -25,4 +25,6 @@ def unpack(value: t.Any) -> tuple[t.Any, int, t.Any]:
     if len(value) == 2:
         return value[0], value[1], {}
     return value, 200, {}
+
+
 from . import cors  # noqa: E402 - the submodule, as `flask_restful.utils.cors`
