@@ -365,8 +365,12 @@ class Api:
             exc_info = sys.exc_info()
             app.log_exception(exc_info if exc_info[1] is not None else (None, None, None))
         elif code in _BAD_INPUT_CODES:
-            _log.warning("%d %s %r: %s", code, _printable(request.method), request.path,
-                         _printable(str(_message(data)))))),
+            _log.warning(
+                "%d %s %r: %s",
+                code,
+                _printable(request.method),
+                request.path,
+                _printable(str(_message(data))),
             )
         custom = self.errors.get(type(e).__name__)
         if custom is not None:
