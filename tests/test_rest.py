@@ -347,6 +347,9 @@ def test_the_client_chooses_the_representation(framework: str, rest: str) -> Non
     assert resp.headers["Content-Type"] == "application/json"
     resp = client.get("/item", headers={"Accept": "image/png"})
     assert resp.headers["Content-Type"] == "application/json"  # the default mediatype
+    for accept in ("*/*", "text/*;q=0.5, */*;q=0.4"):
+        resp = client.get("/item", headers={"Accept": accept})
+        assert resp.headers["Content-Type"] == ("application/json" if accept == "*/*" else "text/csv")
 
 
 @pytest.mark.parametrize(("framework", "rest"), FRAMEWORKS)

@@ -259,16 +259,21 @@ class Api:
         has no ``Accept``); 406 when none fits and there is no default."""
         default = kwargs.pop("fallback_mediatype", None) or self.default_mediatype
         representations = self.representations
-        if "HTTP_ACCEPT" in request.environ:
-            mediatype = request.accept_mimetypes.best_match(representations, default=default)
-        else:
+        accept = request.environ.get("HTTP_ACCEPT")
+        if not accept:
             mediatype = default
+        elif accept == "*/*":
+            # what best_match gives for */*: the first representation
+            mediatype = next(iter(representations), default)
+        else:
+            mediatype = request.accept_mimetypes.best_match(representations, default=default)
         if mediatype is None:
             raise NotAcceptable()
         rep = representations.get(mediatype)
         if rep is not None:
             resp = rep(data, *args, **kwargs)
-            resp.headers["Content-Type"] = mediatype
+            if rep is not output_json or mediatype != "application/json":
+                resp.headers["Content-Type"] = mediatype  # output_json's own type otherwise
             return resp  # type: ignore[no-any-return]
         if mediatype == "text/plain":
             code = args[0] if args else kwargs.get("code", 200)
