@@ -349,7 +349,9 @@ def test_the_client_chooses_the_representation(framework: str, rest: str) -> Non
     assert resp.headers["Content-Type"] == "application/json"  # the default mediatype
     for accept in ("*/*", "text/*;q=0.5, */*;q=0.4"):
         resp = client.get("/item", headers={"Accept": accept})
-        assert resp.headers["Content-Type"] == ("application/json" if accept == "*/*" else "text/csv")
+        assert resp.headers["Content-Type"] == (
+            "application/json" if accept == "*/*" else "text/csv"
+        )
 
 
 @pytest.mark.parametrize(("framework", "rest"), FRAMEWORKS)
@@ -422,6 +424,22 @@ def test_api_then_init_app_and_decorators(framework: str, rest: str) -> None:
     api.init_app(app)
     assert _json(app.test_client().get("/ping")) == {"pong": True}
     assert seen == ["/ping"]
+
+
+def test_a_resource_added_after_init_app_is_served() -> None:
+    # Flask-RESTful keeps it in ``api.resources`` and never registers it (a silent 404)
+    from erlen import Erlen
+    from erlen.rest import Api, Resource
+
+    class Late(Resource):
+        def get(self) -> Any:
+            return {"late": True}
+
+    api = Api()
+    app = Erlen(__name__)
+    api.init_app(app)
+    api.add_resource(Late, "/late")
+    assert _json(app.test_client().get("/late")) == {"late": True}
 
 
 @pytest.mark.parametrize(("framework", "rest"), FRAMEWORKS)

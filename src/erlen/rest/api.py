@@ -115,6 +115,9 @@ class Api:
             app.record(self._deferred_blueprint_init)  # type: ignore[union-attr]
         except AttributeError:  # not a blueprint
             self._init_app(app)  # type: ignore[arg-type]
+            if self.app is None:
+                # resources added from now on are served too (Flask-RESTful drops them)
+                self.app = app
         else:
             self.blueprint = app  # type: ignore[assignment]
 
