@@ -13,6 +13,9 @@ replaces, and against the same library work done in a bare WSGI function, side b
 - ``login-required``: GET /account behind ``login_required`` with a logged-in user (a
   signed-cookie session from a login before timing; an in-memory ``user_loader``): erlen +
   ``erlen.login`` vs Flask + Flask-Login.
+- ``rest-resource`` / ``rest-resource-post``: a ``Resource`` at /todos/<id>: GET returns a
+  dict, POST reads the JSON body and returns ``(dict, 201)`` (erlen + ``erlen.rest`` vs
+  Flask + Flask-RESTful).
 - ``csrf-form``: POST /form of a 3-field form with its CSRF token, validated app-wide and by
   the form (erlen + ``erlen.forms`` vs Flask + Flask-WTF). A GET of the form page before timing
   sets the session cookie and renders the token; every timed POST sends both.
@@ -107,6 +110,25 @@ SCENARIOS: dict[str, Scenario] = {
         content_type="application/x-www-form-urlencoded",
         expect_body=b"Ada ada@example.com 36",
     ),
+    "rest-resource": Scenario(
+        "rest-resource",
+        "GET /todos/7: a Resource's get returning a dict, as JSON",
+        "GET",
+        "/todos/7",
+        expect_json={"id": 7, "task": "item 7", "done": False},
+        expect_type="application/json",
+    ),
+    "rest-resource-post": Scenario(
+        "rest-resource-post",
+        "POST /todos/7: a Resource's post reading a JSON body, returning (dict, 201)",
+        "POST",
+        "/todos/7",
+        body=b'{"task": "write the bench", "done": true}',
+        content_type="application/json",
+        expect_status=201,
+        expect_json={"id": 7, "task": "write the bench", "done": True},
+        expect_type="application/json",
+    ),
     "login-required": Scenario(
         "login-required",
         "GET /account: login_required, a logged-in user (cookie session, in-memory users)",
@@ -134,6 +156,8 @@ ERLEN_JWT = "erlen + erlen.jwt"
 FLASK_JWT = "flask + flask-jwt-extended"
 ERLEN_LOGIN = "erlen + erlen.login"
 FLASK_LOGIN = "flask + flask-login"
+ERLEN_REST = "erlen + erlen.rest"
+FLASK_RESTFUL = "flask + flask-restful"
 
 #: Targets of issue 12: (scenario, numerator column, denominator column, limit, wording).
 TARGETS = [
@@ -143,6 +167,15 @@ TARGETS = [
     ("csrf-form", FLASK_WTF, ERLEN_FORMS, 2.0, "csrf-form: ≥ 2× flask + flask-wtf", "ge"),
     ("jwt-required", FLASK_JWT, ERLEN_JWT, 2.0, "jwt-required: ≥ 2× flask + flask-jwt-extended", "ge"),
     ("login-required", FLASK_LOGIN, ERLEN_LOGIN, 2.0, "login-required: ≥ 2× flask + flask-login", "ge"),
+    ("rest-resource", FLASK_RESTFUL, ERLEN_REST, 2.0, "rest-resource: ≥ 2× flask + flask-restful", "ge"),
+    (
+        "rest-resource-post",
+        FLASK_RESTFUL,
+        ERLEN_REST,
+        2.0,
+        "rest-resource-post: ≥ 2× flask + flask-restful",
+        "ge",
+    ),
 ]
 
 
@@ -201,6 +234,18 @@ def _flask_like_app(framework: str, battery: str, **config: Any) -> Any:
             if f.is_submitted():
                 return {"errors": f.errors}, 400
             return str(f.hidden_tag())
+    elif hasattr(mod, "Resource"):
+        api = mod.Api(app)
+
+        class Todo(mod.Resource):  # type: ignore[name-defined, misc]
+            def get(self, id: int) -> Any:
+                return {"id": id, "task": f"item {id}", "done": False}
+
+            def post(self, id: int) -> Any:
+                body = fw.request.get_json()
+                return {"id": id, "task": body["task"], "done": body["done"]}, 201
+
+        api.add_resource(Todo, "/todos/<int:id>")
     elif hasattr(mod, "JWTManager"):
         mod.JWTManager(app)
 
@@ -352,6 +397,11 @@ def _columns(name: str, tmp: str, redis_url: str | None) -> dict[str, Callable[[
                 "flask", "flask_sqlalchemy", SQLALCHEMY_DATABASE_URI=uri("flask")
             ),
             BARE: lambda: _bare_db_app(uri("bare")),
+        }
+    if name in ("rest-resource", "rest-resource-post"):
+        return {
+            ERLEN_REST: lambda: _flask_like_app("erlen", "erlen.rest"),
+            FLASK_RESTFUL: lambda: _flask_like_app("flask", "flask_restful"),
         }
     if name == "jwt-required":
         return {

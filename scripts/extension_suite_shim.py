@@ -41,6 +41,12 @@ def _target(name: str) -> str | None:
                 try:
                     importlib.import_module(candidate)
                 except ImportError:
+                    # a module the parent imported (``flask_restful.sys``, which tests patch
+                    # as ``flask_restful.sys.exc_info``) is that module
+                    parent = sys.modules.get(".".join([base, *parts[:-1]]))
+                    attr = getattr(parent, parts[-1], None)
+                    if isinstance(attr, types.ModuleType):
+                        return attr.__name__
                     parts.pop()
                 else:
                     return candidate
@@ -92,6 +98,32 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _legacy_test_modules() -> None:
+    """Flask-RESTful's tests import ``nose`` (``SkipTest``, ``nose.tools.assert_*``) and
+    ``mock``: nose has no release that imports on Python 3.11, and ``mock`` is the stdlib's
+    ``unittest.mock`` now. Stand-ins when they are missing, for the real run and erlen's."""
+    import importlib.util
+    import unittest
+    import unittest.mock
+
+    try:
+        import nose  # noqa: F401
+    except ImportError:
+        case = unittest.TestCase()
+        nose_mod = types.ModuleType("nose")
+        nose_mod.SkipTest = unittest.SkipTest  # type: ignore[attr-defined]
+        tools = types.ModuleType("nose.tools")
+        for name in ("equal", "equals", "true", "false", "raises", "in", "is_none", "is_not_none"):
+            camel = "assert" + "".join(part.capitalize() for part in name.split("_"))
+            camel = {"assertEquals": "assertEqual", "assertIn": "assertIn"}.get(camel, camel)
+            setattr(tools, "assert_" + name, getattr(case, camel))
+        nose_mod.tools = tools  # type: ignore[attr-defined]
+        sys.modules["nose"] = nose_mod
+        sys.modules["nose.tools"] = tools
+    if importlib.util.find_spec("mock") is None:
+        sys.modules["mock"] = unittest.mock
+
+
 def install() -> None:
     """Answer the aliased names with erlen's modules from now on (also used by the `flask`
     script the runner puts on PATH for tests that run the CLI in a subprocess)."""
@@ -101,5 +133,39 @@ def install() -> None:
     sys.meta_path.insert(0, _AliasFinder())
 
 
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Any:
+    """A nose-style ``yield`` test function (``yield check, *args``; pytest 8 refuses the
+    whole file) as one test that runs each yielded check."""
+    import inspect
+
+    import pytest
+
+    if not (
+        isinstance(obj, types.FunctionType)
+        and inspect.isgeneratorfunction(obj)
+        and collector.funcnamefilter(name)
+        and isinstance(collector, pytest.Module)
+        and not inspect.signature(obj).parameters
+    ):
+        return None
+
+    def run_checks() -> None:
+        for check, *args in obj():
+            check(*args)
+
+    return pytest.Function.from_parent(collector, name=name, callobj=run_checks)
+
+
+def _signals_available() -> None:
+    """``flask.signals.signals_available`` (Flask < 2.3: "blinker is installed"), which
+    Flask-RESTful's tests import: True on the real Flask and on erlen alike."""
+    module = importlib.import_module("flask.signals")
+    if not hasattr(module, "signals_available"):
+        module.signals_available = True  # type: ignore[attr-defined]
+
+
 def pytest_load_initial_conftests(early_config: Any, parser: Any, args: Any) -> None:
+    _legacy_test_modules()
     install()
+    if os.environ.get("ERLEN_SUITE_LEGACY_FLASK"):
+        _signals_available()
