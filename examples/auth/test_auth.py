@@ -4,6 +4,7 @@ the password reset mailed to a real SMTP server on loopback."""
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import pytest
@@ -302,9 +303,10 @@ def test_reset_for_an_unknown_address_sends_nothing(make_app, smtp_server):
 
 
 def test_reset_with_the_mail_server_down_says_so(make_app):
-    from conftest import free_port
-
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_SUPPRESS_SEND=False)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
     client = app.test_client()
     rv = ask_for_reset(client, "student@school.example.com")
     assert rv.status_code == 503
