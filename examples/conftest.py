@@ -167,3 +167,59 @@ def smtp_server():
 
     with SMTPServer() as server:
         yield server
+
+
+EXAMPLES = Path(__file__).resolve().parent
+_PARKED: dict[Path, dict[str, object]] = {}  # example folder -> its modules, while inactive
+
+
+def _example_of(module: object) -> Path | None:
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        return None
+    folder = Path(origin).resolve().parent
+    return folder if folder.parent == EXAMPLES else None
+
+
+def _activate(folder: Path) -> None:
+    """Each example is a folder of top-level modules named like the others' (``app``,
+    ``test_browser``), imported as its user would (``from app import create_app``), and an
+    app finds its templates through ``sys.modules[__name__]``. So while one example's files
+    are imported or its tests run, only its modules are in ``sys.modules``; the others'
+    wait in ``_PARKED`` (no "import file mismatch", no app rendering another's templates)."""
+    for name, module in list(sys.modules.items()):
+        owner = _example_of(module) if "." not in name else None
+        if owner is not None and owner != folder:
+            _PARKED.setdefault(owner, {})[name] = module
+            del sys.modules[name]
+    sys.modules.update(_PARKED.pop(folder, {}))  # type: ignore[arg-type]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    if file_path.parent.parent == EXAMPLES:
+        _activate(file_path.parent)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.path.parent.parent == EXAMPLES:
+        _activate(item.path.parent)
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[..., Path]:
+    """``screenshot(page, HERE)``: a PNG of the page for the example's README. It is written
+    to ``HERE/screenshot.png`` when that file is missing or ``UPDATE_SCREENSHOTS=1`` is set
+    (so a test run leaves the committed file alone); it is always taken and checked."""
+
+    def take(page, folder: Path, name: str = "screenshot.png") -> Path:
+        fresh = tmp_path / name
+        page.screenshot(path=str(fresh), full_page=True)
+        data = fresh.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000, "blank screenshot?"
+        target = folder / name
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1" or not target.exists():
+            target.write_bytes(data)
+        return fresh
+
+    return take

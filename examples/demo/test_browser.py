@@ -67,25 +67,6 @@ def server(tmp_path_factory):
         proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--headless",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
 def test_add_note_with_form_and_flash(server, browser, tmp_path):
     page = browser.new_page()
     page.goto(server + "/")
