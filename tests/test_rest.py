@@ -491,3 +491,38 @@ def test_importing_erlen_does_not_import_erlen_rest() -> None:
     code = "import sys, erlen; print('erlen.rest' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_typed_binding_on_a_resource_method_keeps_its_422_body():
+    """Typed request binding (erlen.binding) applies to Resource methods; under an Api its
+    422 keeps the {"detail": [...]} body instead of Flask-RESTful's {"message": ...}."""
+    import erlen
+    import erlen.rest as erlen_rest
+
+    app = erlen.Erlen(__name__)
+    api = erlen_rest.Api(app)
+
+    class Items(erlen_rest.Resource):
+        def post(self, item: _TypedItem, q: int = 0):
+            return {"name": item.name, "q": q}, 201
+
+    api.add_resource(Items, "/items")
+    client = app.test_client()
+    ok = client.post("/items?q=3", json={"name": "a", "price": 1})
+    assert (ok.status_code, ok.get_json()) == (201, {"name": "a", "q": 3})
+    bad = client.post("/items", json={"name": "a"})
+    assert bad.status_code == 422
+    assert [(d["loc"], d["type"]) for d in bad.get_json()["detail"]] == [
+        (["body", "price"], "missing")
+    ]
+
+
+try:  # module level: this file's annotations are strings, resolved in its globals
+    import pydantic
+
+    class _TypedItem(pydantic.BaseModel):
+        name: str
+        price: float
+
+except ImportError:  # pragma: no cover - pydantic is a dev dependency
+    _TypedItem = None  # type: ignore[assignment,misc]

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import partial, wraps
 
+from ..binding.errors import RequestValidationError
 from ..exceptions import (
     HTTPException,
     InternalServerError,
@@ -361,6 +362,8 @@ class Api:
                 if k.lower() not in ("content-length", "content-type")
             ]
             data = getattr(e, "data", default_data)
+            if isinstance(e, RequestValidationError):  # typed binding's 422: its own body
+                data = {"detail": e.errors}
         else:
             code = 500
             default_data = {"message": http_status_message(500)}
