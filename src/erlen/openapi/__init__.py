@@ -144,7 +144,7 @@ class OpenAPI:
         if state.document is None:
             with self._lock:
                 if state.document is None:
-                    state.document = self.build(app or current_app._get_current_object())
+                    state.document = self.build(app or current_app._get_current_object())  # type: ignore[attr-defined]
         return state.document
 
     def build(self, app: Any) -> dict[str, Any]:

@@ -11,7 +11,10 @@ view adds with :func:`erlen.openapi.doc`. Built once per app (the extension cach
 from __future__ import annotations
 
 import inspect
+import logging
 import re
+import types
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,6 +39,9 @@ _VARIABLE = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\([^)]*\))?:)?([a-zA-Z_][a
 _LENGTH = re.compile(r"^\[\^/\]\{(\d+)(?:(,)(\d*))?\}$")
 
 VALIDATION_ERROR = "ValidationError"
+HTTP_VALIDATION_ERROR = "HTTPValidationError"
+_UNIONS = (typing.Union, types.UnionType)
+log = logging.getLogger("erlen.openapi")
 
 
 def converter_schema(conv: BaseConverter) -> dict[str, Any]:
@@ -89,7 +95,9 @@ def openapi_path(rule: Any) -> tuple[str, list[str]]:
 
 
 def _cleandoc(func: Any) -> tuple[str | None, str | None]:
-    doc = inspect.getdoc(func) if func is not None else None
+    doc = getattr(func, "__doc__", None)  # its own: not one inherited from a base class
+    if doc:
+        doc = inspect.cleandoc(doc)
     if not doc:
         return None, None
     summary, _, rest = doc.partition("\n")
@@ -131,17 +139,21 @@ class Builder:
     def binding(self) -> Any:
         if self._binding is None:
             try:
-                from .. import binding
+                from .. import binding  # type: ignore[attr-defined,unused-ignore]
             except ImportError:  # typed binding not installed: docs from rules and docstrings
                 binding = False  # type: ignore[assignment]
             self._binding = binding
         return self._binding or None
 
-    def describe(self, func: Any) -> Any:
+    def describe(self, view: Any, method: str, path_names: list[str]) -> Any:
         binding = self.binding()
-        if binding is None or func is None:
+        if binding is None:
             return None
-        return binding.describe_view(func)
+        try:
+            return binding.describe_view(view, method=method, path_names=path_names)
+        except (TypeError, ValueError, NameError) as e:  # a view binding cannot read
+            log.warning("erlen.openapi: cannot describe %r: %s", view, e)
+            return None
 
     def schema(self, tp: Any) -> dict[str, Any]:
         binding = self.binding()
@@ -252,7 +264,7 @@ class Builder:
             op["description"] = description
         op["operationId"] = self.operation_id(extra.get("operation_id"), endpoint, method, single)
 
-        spec = self.describe(func)
+        spec = self.describe(view, method, [p["name"] for p in path_params])
         params = list(path_params)
         body = None
         response_type = None
@@ -274,7 +286,7 @@ class Builder:
         op["responses"] = self.responses(
             extra,
             response_type,
-            bound=spec is not None and bool(spec.params or body),
+            bound=body is not None or len(params) > len(path_params),
             path_params=bool(path_params),
             secured=bool(security),
             method=method,
@@ -304,7 +316,13 @@ class Builder:
 
     def request_body(self, body: Any) -> dict[str, Any]:
         media = body.media_type or "application/json"
-        return {"required": True, "content": {media: {"schema": self.schema(body.annotation)}}}
+        annotation = body.annotation
+        args = typing.get_args(annotation)
+        required = not (typing.get_origin(annotation) in _UNIONS and type(None) in args)
+        out: dict[str, Any] = {"content": {media: {"schema": self.schema(annotation)}}}
+        if required:
+            out["required"] = True
+        return out
 
     def responses(
         self,
@@ -326,14 +344,12 @@ class Builder:
         if path_params:
             responses["404"] = {"description": "Not found"}
         if bound:
-            self.schemas.setdefault(VALIDATION_ERROR, validation_error_schema(self))
+            for name, schema in validation_error_schemas().items():
+                self.schemas.setdefault(name, schema)
+            ref = REF_TEMPLATE.format(model=HTTP_VALIDATION_ERROR)
             responses["422"] = {
                 "description": "Validation error",
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": REF_TEMPLATE.format(model=VALIDATION_ERROR)}
-                    }
-                },
+                "content": {"application/json": {"schema": {"$ref": ref}}},
             }
         for code, value in (extra.get("responses") or {}).items():
             responses[str(code)] = self.response_object(value)
@@ -423,19 +439,33 @@ class Builder:
         return names
 
 
-def validation_error_schema(builder: Builder) -> dict[str, Any]:
-    """The 422 body of typed binding (erlen.binding's own model when it has one)."""
-    binding = builder.binding()
-    model = getattr(binding, "ValidationErrorResponse", None) if binding else None
-    if model is not None:
-        schema, components = binding.json_schema(model, ref_template=REF_TEMPLATE)
-        for name, sub in components.items():
-            builder.schemas.setdefault(name, sub)
-        return dict(schema)
+def validation_error_schemas() -> dict[str, dict[str, Any]]:
+    """The 422 body of typed binding (erlen.binding.RequestValidationError): FastAPI's
+    ``{"detail": [{"type", "loc", "msg", "ctx"?}]}``, under FastAPI's component names."""
+    loc_item = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
     return {
-        "type": "object",
-        "description": "The request did not validate",
-        "additionalProperties": True,
+        VALIDATION_ERROR: {
+            "title": VALIDATION_ERROR,
+            "type": "object",
+            "required": ["type", "loc", "msg"],
+            "properties": {
+                "type": {"type": "string"},
+                "loc": {"type": "array", "items": loc_item},
+                "msg": {"type": "string"},
+                "ctx": {"type": "object"},
+            },
+        },
+        HTTP_VALIDATION_ERROR: {
+            "title": HTTP_VALIDATION_ERROR,
+            "type": "object",
+            "required": ["detail"],
+            "properties": {
+                "detail": {
+                    "type": "array",
+                    "items": {"$ref": REF_TEMPLATE.format(model=VALIDATION_ERROR)},
+                }
+            },
+        },
     }
 
 
