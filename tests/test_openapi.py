@@ -344,8 +344,15 @@ def test_request_body_and_responses_from_binding(spec):
     assert responses["400"] == {"description": "Bad JSON"}
     assert responses["409"]["description"] == "Name taken"
     assert responses["422"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/HTTPValidationError"
+        "anyOf": [
+            {"$ref": "#/components/schemas/HTTPValidationError"},
+            {"$ref": "#/components/schemas/JWTError"},
+        ]
     }
+    assert responses["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/JWTError"
+    }
+    assert spec["components"]["schemas"]["JWTError"]["required"] == ["msg"]
     listing = op(spec, "/typed")["responses"]["200"]["content"]["application/json"]["schema"]
     assert listing == {"type": "array", "items": {"$ref": "#/components/schemas/ItemOut"}}
     schemas = spec["components"]["schemas"]
@@ -390,7 +397,10 @@ def test_security_schemes_and_requirements(spec):
     assert "security" not in things["get"]
     assert "security" not in op(spec, "/restful")
     assert op(spec, "/restful", "post")["security"] == [{"bearerAuth": []}]  # method_decorators
-    assert "401" in op(spec, "/account")["responses"]
+    assert op(spec, "/account")["responses"]["401"] == {
+        "description": "Missing or invalid credentials"
+    }
+    assert sorted(op(spec, "/optional-jwt")["responses"]) == ["200", "401", "422"]
     assert "security" not in op(spec, "/")
     assert "security" not in spec  # per operation, not global
 
@@ -542,3 +552,32 @@ def test_no_binding_views_still_validate():
     validate(doc_)
     assert "components" not in doc_
     assert list(doc_["paths"]["/a/{u}"]) == ["get", "delete"]
+
+
+def test_erlen_rest_resources():
+    """Flask-RESTful's Api/Resource (erlen.rest, built on MethodView) are documented too."""
+    rest = pytest.importorskip("erlen.rest")
+    app = erlen.Erlen(__name__)
+    app.config["JWT_SECRET_KEY"] = "k" * 32
+    JWTManager(app)
+    api = rest.Api(app)
+
+    class Todo(rest.Resource):
+        method_decorators = [jwt_required()]
+
+        def get(self, todo_id):
+            """One todo."""
+            return {"id": todo_id}
+
+        def delete(self, todo_id):
+            return "", 204
+
+    api.add_resource(Todo, "/todos/<int:todo_id>")
+    doc_ = OpenAPI(app).document(app)
+    validate(doc_)
+    item = doc_["paths"]["/todos/{todo_id}"]
+    assert list(item) == ["get", "delete"]
+    assert item["get"]["summary"] == "One todo."
+    assert item["get"]["operationId"] == "todo_get"
+    assert item["delete"]["security"] == [{"bearerAuth": []}]
+    assert params(item["get"])["path", "todo_id"]["schema"] == {"type": "integer", "minimum": 0}

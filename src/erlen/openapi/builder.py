@@ -40,6 +40,7 @@ _LENGTH = re.compile(r"^\[\^/\]\{(\d+)(?:(,)(\d*))?\}$")
 
 VALIDATION_ERROR = "ValidationError"
 HTTP_VALIDATION_ERROR = "HTTPValidationError"
+JWT_ERROR = "JWTError"
 _UNIONS = (typing.Union, types.UnionType)
 log = logging.getLogger("erlen.openapi")
 
@@ -289,7 +290,7 @@ class Builder:
             bound=body is not None or len(params) > len(path_params),
             path_params=bool(path_params),
             secured=bool(security),
-            method=method,
+            jwt=_marker(JWT_ATTR, *carriers) is not None,
         )
         if security:
             op["security"] = security
@@ -331,7 +332,7 @@ class Builder:
         bound: bool,
         path_params: bool,
         secured: bool,
-        method: str,
+        jwt: bool,
     ) -> dict[str, Any]:
         status = str(extra.get("status_code") or 200)
         responses: dict[str, Any] = {}
@@ -339,17 +340,27 @@ class Builder:
         if response_type is not None:
             ok["content"] = {"application/json": {"schema": self.schema(response_type)}}
         responses[status] = ok
+        jwt_ref = self.jwt_error() if jwt else None
         if secured:
             responses["401"] = {"description": "Missing or invalid credentials"}
+            if jwt_ref:
+                responses["401"]["content"] = {"application/json": {"schema": jwt_ref}}
         if path_params:
             responses["404"] = {"description": "Not found"}
         if bound:
             for name, schema in validation_error_schemas().items():
                 self.schemas.setdefault(name, schema)
-            ref = REF_TEMPLATE.format(model=HTTP_VALIDATION_ERROR)
+            ref = {"$ref": REF_TEMPLATE.format(model=HTTP_VALIDATION_ERROR)}
             responses["422"] = {
-                "description": "Validation error",
-                "content": {"application/json": {"schema": {"$ref": ref}}},
+                "description": "Validation error" + (" or invalid token" if jwt_ref else ""),
+                "content": {
+                    "application/json": {"schema": {"anyOf": [ref, jwt_ref]} if jwt_ref else ref}
+                },
+            }
+        elif jwt_ref:  # Flask-JWT-Extended answers a malformed token with a 422
+            responses["422"] = {
+                "description": "Invalid token",
+                "content": {"application/json": {"schema": jwt_ref}},
             }
         for code, value in (extra.get("responses") or {}).items():
             responses[str(code)] = self.response_object(value)
@@ -370,6 +381,20 @@ class Builder:
             "description": "Response",
             "content": {"application/json": {"schema": self.schema(value)}},
         }
+
+    def jwt_error(self) -> dict[str, Any]:
+        """erlen.jwt's error body ``{JWT_ERROR_MESSAGE_KEY: message}`` as a component."""
+        key = self.app.config.get("JWT_ERROR_MESSAGE_KEY", "msg")
+        self.schemas.setdefault(
+            JWT_ERROR,
+            {
+                "title": JWT_ERROR,
+                "type": "object",
+                "required": [key],
+                "properties": {key: {"type": "string"}},
+            },
+        )
+        return {"$ref": REF_TEMPLATE.format(model=JWT_ERROR)}
 
     # -- security -------------------------------------------------------------------------
 
