@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 from . import json as json
 from .application import Erlen
 from .asgi.websocket import websocket
+from .binding import Body, Cookie, Form, Header, Query
 from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
@@ -58,11 +59,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Blueprint",
+    "Body",
+    "Cookie",
     "Config",
     "Erlen",
     "Flask",
+    "Form",
+    "Header",
     "LocalProxy",
     "Markup",
+    "Query",
     "Request",
     "Response",
     "abort",

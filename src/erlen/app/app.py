@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 
+from ..binding import bind_view
 from ..config import Config, ConfigAttribute
 from ..ctx import _AppCtxGlobals
 from ..exceptions import (
@@ -277,8 +278,10 @@ class App(
         rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
         self.url_map.add(rule_obj)
         if view_func is not None:
+            # a typed view gets its binding wrapper (the same one on each registration)
+            original, view_func = view_func, bind_view(view_func, rule_obj.arguments)
             old_func = self.view_functions.get(endpoint)
-            if old_func is not None and old_func != view_func:
+            if old_func is not None and old_func != view_func and old_func is not original:
                 raise AssertionError(
                     "View function mapping is overwriting an existing"
                     f" endpoint function: {endpoint}"

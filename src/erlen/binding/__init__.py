@@ -31,6 +31,7 @@ __all__ = [
     "Query",
     "RequestValidationError",
     "ViewSpec",
+    "bind",
     "bind_view",
     "describe_view",
     "json_schema",
@@ -111,7 +112,7 @@ class Form(Param):
 
 @dataclass
 class ParamSpec:
-    """One bound parameter outside the body."""
+    """One parameter outside the body (``default`` is None when ``required``)."""
 
     name: str
     alias: str
@@ -174,8 +175,9 @@ def describe_view(
     if not _needs_look(func):
         return None
     from .analysis import analyse
+    from .runtime import path_names_of
 
-    plan = analyse(func, set(path_names))
+    plan = analyse(func, path_names_of(func) | set(path_names))
     return None if plan is None else plan.spec
 
 
@@ -197,6 +199,13 @@ def bind_view(func: t.Any, path_names: Collection[str] = ()) -> t.Any:
     from .runtime import bind_function
 
     return bind_function(func, path_names)
+
+
+def bind(func: t.Any) -> t.Any:
+    """Decorator: bind ``func`` here, under the decorators above it. Registration binds a
+    typed view outside every decorator (a ``login_required`` above it runs after validation);
+    with ``@bind`` as the innermost decorator they run first, then the binding."""
+    return bind_view(func)
 
 
 def json_schema(

@@ -3,6 +3,7 @@ the body and the response type (:class:`Plan`, whose ``spec`` is the public View
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import decimal
@@ -205,7 +206,7 @@ def analyse(func: Callable[..., t.Any], path_names: Collection[str] = ()) -> Pla
         if required:
             default = REQUIRED
         if p.name in path_names:
-            path_specs.append(ParamSpec(p.name, p.name, "path", annotation, default, True))
+            path_specs.append(ParamSpec(p.name, p.name, "path", annotation, None, True))
             continue
         if marker is not None:
             location = marker.location
@@ -240,7 +241,14 @@ def analyse(func: Callable[..., t.Any], path_names: Collection[str] = ()) -> Pla
         params=[
             *path_specs,
             *(
-                ParamSpec(b.name, b.alias, b.location, b.annotation, b.default, b.required)  # type: ignore[arg-type]
+                ParamSpec(
+                    b.name,
+                    b.alias,
+                    b.location,  # type: ignore[arg-type]
+                    b.annotation,
+                    None if b.required else b.default,
+                    b.required,
+                )
                 for b in params
             ),
         ],
@@ -268,7 +276,7 @@ def _body_shape(func: t.Any, body: list[Bound]) -> tuple[bool, bool, BodySpec | 
         fields = [
             (b.alias, b.annotation)
             if b.required
-            else (b.alias, b.annotation, dataclasses.field(default=b.default))
+            else (b.alias, b.annotation, _field_default(b.default))
             for b in sorted(body, key=lambda b: not b.required)
         ]
         name = f"Body_{getattr(func, '__name__', 'view')}"
@@ -280,6 +288,12 @@ def _body_shape(func: t.Any, body: list[Bound]) -> tuple[bool, bool, BodySpec | 
     else:
         media = "application/json"
     return embed, form_only, BodySpec(annotation, media)
+
+
+def _field_default(default: t.Any) -> t.Any:
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: copy.copy(default))
+    return dataclasses.field(default=default)
 
 
 def _markers(func: t.Any, name: str) -> list[Param]:

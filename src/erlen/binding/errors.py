@@ -16,8 +16,10 @@ class RequestValidationError(UnprocessableEntity):
     ``errorhandler(RequestValidationError)`` can answer it otherwise; ``errors`` holds the
     list. The submitted values are not echoed (they may be secrets; decision 024)."""
 
-    def __init__(self, errors: list[dict[str, t.Any]]) -> None:
-        super().__init__("The request's input is not valid.")
+    def __init__(
+        self, errors: list[dict[str, t.Any]], description: str = "Invalid request input."
+    ) -> None:
+        super().__init__(description)
         self.errors = errors
 
     def get_body(self, environ: t.Any = None, scope: t.Any = None) -> str:

@@ -122,6 +122,7 @@ class Serializer:
     validate: Callable[[t.Any], t.Any]
     dump: Callable[[t.Any], bytes]
     error: type[Exception] | tuple[type[Exception], ...]
+    errors: Callable[[Exception, Loc], list[Error]]
 
 
 def validator(tp: t.Any) -> Validator:
@@ -139,13 +140,13 @@ def serializer(tp: t.Any) -> Serializer:
         validate = core.validate_python if core is not None else adapter.validate_python
         ser = getattr(adapter, "serializer", None)
         dump = ser.to_json if ser is not None else adapter.dump_json
-        return Serializer(validate, dump, pydantic.ValidationError)
+        return Serializer(validate, dump, pydantic.ValidationError, _pyd_errors)
     import msgspec
 
-    def validate(value: t.Any) -> t.Any:
+    def convert(value: t.Any) -> t.Any:
         return msgspec.convert(value, tp, from_attributes=True)
 
-    return Serializer(validate, msgspec.json.Encoder().encode, msgspec.ValidationError)
+    return Serializer(convert, msgspec.json.Encoder().encode, msgspec.ValidationError, _ms_errors)
 
 
 # -- pydantic ------------------------------------------------------------------------------

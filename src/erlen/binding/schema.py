@@ -29,8 +29,8 @@ def json_schema(tp: t.Any, ref_template: str) -> tuple[Schema, dict[str, Schema]
 
         # msgspec's template names the model {name}; pydantic's (and OpenAPI tools') {model}
         template = ref_template.replace("{model}", "{name}")
-        (schema,), components = msgspec.json.schema_components([tp], ref_template=template)
-        return schema, components
+        (one,), parts = msgspec.json.schema_components([tp], ref_template=template)
+        return one, parts
     import pydantic
 
     adapter = pydantic.TypeAdapter(tp)
