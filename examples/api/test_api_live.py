@@ -60,14 +60,14 @@ def test_docs_page_renders_with_local_assets_only(server, browser):
     page.screenshot(path=str(SCREENSHOT), full_page=False)
 
     # run POST /auth/token from the page: Swagger UI calls the API, which answers
-    block = page.locator("#operations-auth-auth\\.token")
+    block = page.locator(".opblock.opblock-post", has_text="/auth/token")
     block.locator(".opblock-summary").click()
     block.get_by_role("button", name="Try it out").click()
     block.locator("textarea.body-param__text").fill(
         json.dumps({"username": "demo", "password": "demo-password"})
     )
     block.get_by_role("button", name="Execute").click()
-    status = block.locator(".responses-table.live-responses-table .response-col_status").first
+    status = block.locator(".live-responses-table tbody .response-col_status").first
     status.wait_for(timeout=10000)
     assert status.inner_text().strip() == "200"
     assert "access_token" in block.locator(".live-responses-table .microlight").first.inner_text()
@@ -109,9 +109,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server, tmp_
         f"Authorization: Bearer {token(server.url)}",
     ]
     env = dict(os.environ, NO_COLOR="1", SCHEMATHESIS_HOOKS="")
-    proc = subprocess.run(
-        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "No issues found" in out or "passed" in out, out

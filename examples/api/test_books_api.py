@@ -59,9 +59,7 @@ def test_login_and_me(client):
     assert resp.get_json() == {"username": "demo"}
 
 
-@pytest.mark.parametrize(
-    "username, password", [("demo", "wrong"), ("nobody", "demo-password")]
-)
+@pytest.mark.parametrize("username, password", [("demo", "wrong"), ("nobody", "demo-password")])
 def test_bad_login_is_401_json(client, username, password):
     resp = client.post("/auth/token", json={"username": username, "password": password})
     assert resp.status_code == 401
