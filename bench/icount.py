@@ -7,6 +7,10 @@ free of interpreter start-up and imports.
 
     .venv/bin/python -m bench.icount hello json-param --peers erlen,falcon
     .venv/bin/python -m bench.icount hooks --peers erlen --n 2000
+    .venv/bin/python -m bench.icount db-row --peers erlen,flask,bare --n 300
+
+Battery scenarios (``bench.batteries``: db-row, jwt-required, csrf-form, login-required) take
+their columns' first word as the peer: ``erlen``, ``flask``, ``bare``.
 
 Needs Debian's valgrind. Not part of ``python -m bench`` (it takes ~20 s per cell).
 """
@@ -25,10 +29,30 @@ _TOTAL = re.compile(r"^summary:\s+(\d+)", re.MULTILINE)
 
 def _child(scenario: str, peer: str, n: int) -> None:
     """Run ``n`` requests of ``scenario`` on ``peer`` (inside callgrind)."""
+    from bench import batteries
     from bench.apps import load_peer
-    from bench.inprocess import _loop_wsgi, prepare
+    from bench.inprocess import _loop_wsgi, prepare, wsgi_loop
     from bench.scenarios import SCENARIOS
 
+    if scenario in batteries.SCENARIOS:
+        import tempfile
+
+        sc = batteries.SCENARIOS[scenario]
+        tmp = tempfile.mkdtemp(prefix="erlen-icount-")
+        columns = batteries._columns(scenario, tmp, None)
+        (build,) = [b for label, b in columns.items() if label.split()[0] == peer]
+        app = build()
+        page = batteries.TOKEN_PAGES.get(scenario)
+        loop = (
+            batteries._token_loop(app, sc, page)
+            if page
+            else batteries.LOOPS[scenario](app, sc)
+            if scenario in batteries.LOOPS
+            else wsgi_loop(app, sc)
+        )
+        loop(50)
+        loop(n)
+        return
     sc = SCENARIOS[scenario]
     app = load_peer(peer)(sc.kind)
     template = prepare(app, sc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,8 @@ import pytest
 import erlen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import servers` (tests/servers.py)
-from servers import MariaDBServer, PostgresServer, RedisServer, unique_name  # noqa: E402
+from database_uris import fresh_database_uri  # noqa: E402
+from servers import MariaDBServer, PostgresServer, RedisServer  # noqa: E402
 
 
 @pytest.fixture
@@ -71,25 +71,6 @@ def redis_server():
     server = _start_server(RedisServer)
     yield server
     server.close()
-
-
-@contextlib.contextmanager
-def fresh_database_uri(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database of ``kind`` ("sqlite", "postgresql", "mariadb"), dropped on
-    exit: what ``database_uri`` gives, for fixtures parametrized their own way."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / f'{unique_name()}.db'}"
-        return
-    fixture = {"postgresql": "postgres_server", "mariadb": "mariadb_server"}[kind]
-    server = request.getfixturevalue(fixture)
-    server.start()  # a previous test may have stopped it
-    name = unique_name()
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        server.start()
-        server.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])

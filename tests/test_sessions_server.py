@@ -24,7 +24,7 @@ import redis
 import sqlalchemy as sa
 
 import erlen
-from conftest import fresh_database_uri
+from database_uris import fresh_database_uri
 from erlen import session
 from erlen.sessions import ServerSideSession, Session
 
