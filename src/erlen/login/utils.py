@@ -310,6 +310,7 @@ def login_required(func: F) -> F:
             return _manager().unauthorized()
         return current_app.ensure_sync(func)(*args, **kwargs)
 
+    decorated_view._erlen_login_required = "login"  # type: ignore[attr-defined]  # erlen.openapi
     return decorated_view  # type: ignore[return-value]
 
 
@@ -326,7 +327,13 @@ def fresh_login_required(func: F) -> F:
                 return _manager().needs_refresh()
         return current_app.ensure_sync(func)(*args, **kwargs)
 
+    decorated_view._erlen_login_required = "fresh"  # type: ignore[attr-defined]  # erlen.openapi
     return decorated_view  # type: ignore[return-value]
+
+
+# as decorators in a list (Flask-RESTful's ``method_decorators``), for erlen.openapi
+login_required._erlen_login_required = "login"  # type: ignore[attr-defined]
+fresh_login_required._erlen_login_required = "fresh"  # type: ignore[attr-defined]
 
 
 def set_login_view(login_view: str, blueprint: Any = None) -> None:
