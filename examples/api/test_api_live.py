@@ -18,26 +18,6 @@ SCREENSHOT = HERE / "docs-screenshot.png"
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Chromium for this module only: examples/conftest.py's session-wide one stays open and
-    then breaks examples/demo/test_browser.py, which starts Playwright itself."""
-    import shutil
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if os.environ.get("CI"):
-        from playwright import sync_api
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api")
-        if not os.path.exists(chromium):
-            pytest.skip("Debian chromium is not installed")
-    args = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def server(live_server, tmp_path_factory):
     instance = tmp_path_factory.mktemp("api-instance")
     return live_server(
