@@ -88,7 +88,7 @@ def test_failing_startup_fails_the_with_block(app: Erlen) -> None:
     def broken() -> None:
         raise RuntimeError("no database")
 
-    with pytest.raises(RuntimeError, match="lifespan startup failed: no database"):
+    with pytest.raises(RuntimeError, match="lifespan startup failed: no database"):  # noqa: SIM117
         with ASGIClient(app):
             pass
 
@@ -153,13 +153,11 @@ def test_websocket_refused_and_unknown_paths_raise_with_the_close_code(
         await websocket.close(4003, "no")
 
     client = app.test_client()
-    with pytest.raises(WebSocketClosed) as refused:
-        with client.websocket_connect("/deny"):
-            pass
+    with pytest.raises(WebSocketClosed) as refused, client.websocket_connect("/deny"):
+        pass
     assert (refused.value.code, refused.value.reason) == (4003, "no")
-    with pytest.raises(WebSocketClosed) as unknown:
-        with client.websocket_connect("/nope"):
-            pass
+    with pytest.raises(WebSocketClosed) as unknown, client.websocket_connect("/nope"):
+        pass
     assert unknown.value.code == 1008
     assert "websocket '/nope': no websocket route" in caplog.text
 
@@ -206,7 +204,7 @@ def test_a_silent_handler_times_out_instead_of_hanging(app: Erlen) -> None:
         await asyncio.sleep(5)
 
     client = ASGIClient(app, timeout=0.2)
-    with pytest.raises(TimeoutError, match="sent nothing within 0.2 s"):
+    with pytest.raises(TimeoutError, match="sent nothing within 0.2 s"):  # noqa: SIM117
         with client.websocket_connect("/silent") as ws:
             ws.receive_text()
 
@@ -222,9 +220,8 @@ def test_before_websocket_response_refuses_with_http_status(app: Erlen) -> None:
         await websocket.send("welcome")
 
     client = app.test_client()
-    with pytest.raises(WebSocketDenied) as denied:
-        with client.websocket_connect("/ws"):
-            pass
+    with pytest.raises(WebSocketDenied) as denied, client.websocket_connect("/ws"):
+        pass
     assert (denied.value.status_code, denied.value.body) == (401, b"go away")
     with client.websocket_connect("/ws?token=ok") as ws:
         assert ws.receive_text() == "welcome"

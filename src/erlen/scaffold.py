@@ -35,12 +35,8 @@ def websocket_view(handler: Callable[..., t.Any]) -> Callable[..., t.Any]:
         return (
             "This URL is a WebSocket endpoint: connect with a WebSocket client (served under"
             " ASGI).",
-            426,
-            {
-                "Upgrade": "websocket",
-                "Connection": "Upgrade",
-                "Content-Type": "text/plain; charset=utf-8",
-            },
+            426,  # no Upgrade/Connection header: hop-by-hop, which WSGI servers refuse (500)
+            {"Content-Type": "text/plain; charset=utf-8"},
         )
 
     upgrade_required.__name__ = getattr(handler, "__name__", "websocket")
