@@ -93,9 +93,7 @@ def test_erlen_run_debug_reloads_and_shows_the_debug_page_under_asgi(
     assert _echo(port, "a") == "v1 a"
     status, _headers, page = get(port, "/boom")
     assert status == 500 and b"ZeroDivisionError" in page and b"visible" in page
-    edit_until(
-        server, port, "/", lambda: _write(tmp_path, "v2"), lambda r: r[2] == b"v2", "v2"
-    )
+    edit_until(server, port, "/", lambda: _write(tmp_path, "v2"), lambda r: r[2] == b"v2", "v2")
     assert _echo(port, "b") == "v2 b"
     assert app_file.exists() and "Detected change in 'app.py'" in server.output()
 

@@ -168,7 +168,8 @@ async def _refuse(app: t.Any, ws: WebSocket, rv: t.Any) -> None:
             "type": "websocket.http.response.start",
             "status": response.status_code,
             "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
+                (k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in response.headers.items()
             ],
         }
     )

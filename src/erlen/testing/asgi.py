@@ -132,7 +132,10 @@ def scope_from_environ(environ: dict[str, t.Any], kind: str = "http") -> Message
         "root_path": root.encode("latin-1").decode("utf-8", "replace"),
         "headers": headers,
         "server": (environ.get("SERVER_NAME", "localhost"), int(environ.get("SERVER_PORT", 80))),
-        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), int(environ.get("REMOTE_PORT", 0) or 0)),
+        "client": (
+            environ.get("REMOTE_ADDR", "127.0.0.1"),
+            int(environ.get("REMOTE_PORT", 0) or 0),
+        ),
     }
     if kind == "http":
         scope["method"] = environ.get("REQUEST_METHOD", "GET")
@@ -181,8 +184,10 @@ class _ASGIAsWSGI:
         stream = environ.get("wsgi.input")
         length = environ.get("CONTENT_LENGTH")
         body = stream.read(int(length)) if stream is not None and length else b""
-        if stream is not None and not length and "chunked" in environ.get(
-            "HTTP_TRANSFER_ENCODING", ""
+        if (
+            stream is not None
+            and not length
+            and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "")
         ):
             body = stream.read()
         scope = scope_from_environ(environ)
