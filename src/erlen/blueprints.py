@@ -224,6 +224,8 @@ class Blueprint(Scaffold):
         extend(self.url_default_functions, app.url_default_functions)
         extend(self.url_value_preprocessors, app.url_value_preprocessors)
         extend(self.template_context_processors, app.template_context_processors)
+        extend(self.before_websocket_funcs, app.before_websocket_funcs)
+        extend(self.after_websocket_funcs, app.after_websocket_funcs)
 
     @setupmethod
     def add_url_rule(
@@ -310,6 +312,18 @@ class Blueprint(Scaffold):
     @setupmethod
     def teardown_app_request(self, f: F) -> F:
         self.record_once(lambda s: s.app.teardown_request_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def before_app_websocket(self, f: F) -> F:
+        """``before_websocket`` for every WebSocket handler of the app (Quart's name)."""
+        self.record_once(lambda s: s.app.before_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def after_app_websocket(self, f: F) -> F:
+        """``after_websocket`` for every WebSocket handler of the app (Quart's name)."""
+        self.record_once(lambda s: s.app.after_websocket_funcs.setdefault(None, []).append(f))
         return f
 
     @setupmethod

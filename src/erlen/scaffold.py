@@ -27,6 +27,23 @@ def _endpoint_from_view_func(view_func: Callable[..., t.Any]) -> str:
     return view_func.__name__
 
 
+def websocket_view(handler: Callable[..., t.Any]) -> Callable[..., t.Any]:
+    """The view a websocket rule's endpoint holds: the ASGI adapter runs ``handler`` (its
+    ``websocket_handler``); anything that dispatches it as HTTP (a WSGI server) gets 426."""
+
+    def upgrade_required(**_values: t.Any) -> t.Any:
+        return (
+            "This URL is a WebSocket endpoint: connect with a WebSocket client (served under"
+            " ASGI).",
+            426,  # no Upgrade/Connection header: hop-by-hop, which WSGI servers refuse (500)
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
+
+    upgrade_required.__name__ = getattr(handler, "__name__", "websocket")
+    upgrade_required.websocket_handler = handler  # type: ignore[attr-defined]
+    return upgrade_required
+
+
 def get_root_path(import_name: str) -> str:
     """The folder of the module ``import_name`` (templates/static are found beside it)."""
     mod = sys.modules.get(import_name)
@@ -174,6 +191,13 @@ class Scaffold:
         self.url_default_functions: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
             defaultdict(list)
         )
+        # Quart's websocket hooks (run by erlen.asgi.websocket around a handler)
+        self.before_websocket_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
+            defaultdict(list)
+        )
+        self.after_websocket_funcs: dict[AppOrBlueprintKey, list[Callable[..., t.Any]]] = (
+            defaultdict(list)
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -309,6 +333,36 @@ class Scaffold:
             return f
 
         return decorator
+
+    @setupmethod
+    def websocket(self, rule: str, **options: t.Any) -> Callable[[F], F]:
+        """Register an ``async def`` WebSocket handler for ``rule`` (Quart's decorator).
+
+        The handler gets the URL variables as keyword arguments and talks through
+        ``erlen.websocket``; under ASGI it runs on the server's loop. A plain HTTP request
+        to the rule is a 400, a WebSocket upgrade under a WSGI server a 426.
+        """
+
+        def decorator(f: F) -> F:
+            endpoint = options.pop("endpoint", None) or f.__name__
+            self.add_url_rule(rule, endpoint, websocket_view(f), websocket=True, **options)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def before_websocket(self, f: F) -> F:
+        """Run ``f`` (sync or async) before each WebSocket handler here; a value it returns
+        refuses the handshake (Quart's hook)."""
+        self.before_websocket_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
+    def after_websocket(self, f: F) -> F:
+        """Run ``f(response)`` after each WebSocket handler here (``response`` is None when the
+        handler returned nothing); it returns the response (Quart's hook)."""
+        self.after_websocket_funcs.setdefault(None, []).append(f)
+        return f
 
     # -- hooks -----------------------------------------------------------------------
     @setupmethod

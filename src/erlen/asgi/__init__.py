@@ -10,7 +10,7 @@ natively on the server's loop (``erlen.app.coroutines.serve_coroutines_on``): no
 request, and many sleeping async views wait together. A streamed response is sent chunk by
 chunk; when the client goes away the response iterable is closed (a generator's ``finally``
 runs). Lifespan events run ``before_serving`` / ``after_serving`` functions (Quart's names)
-in an app context. WebSockets are not served yet: the handshake is refused (403) at once.
+in an app context. WebSocket connections are served by ``erlen.asgi.websocket``.
 """
 
 from __future__ import annotations
@@ -38,19 +38,6 @@ Send = Callable[[Message], Awaitable[None]]
 __all__ = ["ASGIAdapter"]
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
-
-
-def _upgrade_required(**_values: t.Any) -> t.Any:
-    """The HTTP side of a websocket route: what a client gets without an ASGI upgrade."""
-    return (
-        "This URL is a WebSocket endpoint: connect with a WebSocket client (served under ASGI).",
-        426,
-        {
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Content-Type": "text/plain; charset=utf-8",
-        },
-    )
 
 
 #: Without greenlet (``pip install 'erlen[asgi]'``) every request takes the worker thread.
@@ -237,22 +224,6 @@ class ASGIAdapter:
     before_serving_funcs: list[Callable[[], t.Any]]
     after_serving_funcs: list[Callable[[], t.Any]]
 
-    def websocket(self, rule: str, **options: t.Any) -> Callable[[F], F]:
-        """Register an ``async def`` WebSocket handler for ``rule`` (Quart's decorator).
-
-        The handler gets the URL variables as keyword arguments and talks through
-        ``erlen.websocket``. Under ASGI the connection runs on the server's loop; a plain
-        HTTP request to the rule, or any request under WSGI, is answered 426.
-        """
-
-        def decorator(func: F) -> F:
-            endpoint = options.pop("endpoint", None) or func.__name__
-            self.__dict__.setdefault("websocket_functions", {})[endpoint] = func
-            self.add_url_rule(rule, endpoint, _upgrade_required, websocket=True, **options)
-            return func
-
-        return decorator
-
     def before_serving(self, func: Callable[[], t.Any]) -> Callable[[], t.Any]:
         """Run ``func`` (sync or async) once when an ASGI server starts, in an app context."""
         self.__dict__.setdefault("before_serving_funcs", []).append(func)
@@ -434,49 +405,9 @@ class ASGIAdapter:
 
     async def _asgi_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Match the handshake to a websocket rule and run its handler on the loop."""
-        from .websocket import WebSocket, WebSocketDisconnect, reset_current, set_current
+        from .websocket import serve
 
-        headers = list(scope.get("headers", ()))
-        names = {name.lower() for name, _value in headers}
-        if b"upgrade" not in names:
-            headers.append((b"upgrade", b"websocket"))
-        if b"connection" not in names:
-            headers.append((b"connection", b"upgrade"))
-        http_scope = {**scope, "method": "GET", "headers": headers}
-        scheme = scope.get("scheme", "ws")
-        http_scope["scheme"] = "https" if scheme == "wss" else "http"
-        environ = _environ(http_scope, _EMPTY_BODY, 0)
-        ctx = self.request_context(environ)
-        ctx.push()
-        token = None
-        try:
-            request = ctx.request
-            handler = None
-            if request.routing_exception is None and request.url_rule is not None:
-                handler = self.__dict__.get("websocket_functions", {}).get(
-                    request.url_rule.endpoint
-                )
-            if handler is None:
-                self.logger.warning("websocket %r: no websocket route", scope.get("path", ""))
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            ws = WebSocket(scope, receive, send, request.args, request.headers)
-            token = set_current(ws)
-            try:
-                await handler(**(request.view_args or {}))
-            except WebSocketDisconnect:
-                pass
-            except Exception:
-                self.logger.exception("websocket handler %r failed", request.url_rule.endpoint)
-                if not ws.closed:
-                    await ws.close(1011)
-                return
-            if not ws.closed:
-                await ws.close(1000)
-        finally:
-            if token is not None:
-                reset_current(token)
-            ctx.pop()
+        await serve(self, scope, receive, send)
 
     async def _asgi_lifespan(self, receive: Receive, send: Send) -> None:
         import asyncio

@@ -256,6 +256,12 @@ class _CertParamType(click.Path):
 @_option("--with-threads/--without-threads", default=True, hidden=True)
 @_option("--threads", default=8, show_default=True, type=click.IntRange(1), help="Threads.")
 @_option(
+    "--asgi/--wsgi",
+    default=None,
+    help="Serve under uvicorn (ASGI) or waitress (WSGI); default: ASGI when the app has"
+    " WebSocket routes.",
+)
+@_option(
     "--extra-files",
     type=_SeparatedPaths(),
     default=None,
@@ -279,6 +285,7 @@ def run_command(
     debugger: bool | None,
     with_threads: bool,
     threads: int,
+    asgi: bool | None,
     extra_files: list[str] | None,
     exclude_patterns: list[str] | None,
 ) -> None:
@@ -320,6 +327,7 @@ def run_command(
             threads=threads,
             name=name,
             debug=debug_flag,
+            asgi=asgi,
         )
     except ServerError as e:
         raise click.ClickException(str(e)) from None

@@ -380,6 +380,17 @@ def _serve_tls(app: WSGIApp, sock: socket.socket, ctx: ssl.SSLContext) -> None:
         server.server_close()
 
 
+def _asgi_available(found: bool) -> bool:
+    if not found:
+        _log.warning(
+            " * The app has WebSocket routes but uvicorn is not installed (pip install"
+            " 'erlen[asgi]'): serving WSGI, WebSocket upgrades get 426"
+        )
+    else:
+        _log.info(" * WebSocket routes: serving under ASGI (uvicorn)")
+    return found
+
+
 def serve(
     host: str,
     port: int,
@@ -396,8 +407,12 @@ def serve(
     limit_request_line: int = LIMIT_REQUEST_LINE,
     limit_request_fields: int = LIMIT_REQUEST_FIELDS,
     limit_request_field_size: int = LIMIT_REQUEST_FIELD_SIZE,
+    asgi: bool | None = None,
 ) -> None:
     """The development server; ``load`` gives the app, called in the serving process only.
+
+    ``asgi``: serve under uvicorn instead of waitress (None: when the app has WebSocket
+    routes and uvicorn is installed; see ``erlen.serving.asgi.serve_asgi_dev``).
 
     The ``limit_*`` arguments are gunicorn's request limits (same names, same defaults): a
     longer request line is 414, more or longer header lines 431 (not under TLS, where the
@@ -421,6 +436,13 @@ def serve(
         sock = inherited
         exit_with_parent()
         app = load()
+    if asgi is not False:
+        from .asgi import have_uvicorn, serve_asgi_dev, wants_asgi
+
+        if asgi or (wants_asgi(app) and _asgi_available(have_uvicorn())):
+            files = ssl_context if isinstance(ssl_context, tuple) else None
+            serve_asgi_dev(app, sock, use_debugger=use_debugger, ssl_files=files)
+            return
     if use_debugger:
         from .debug import DebuggedApplication
 

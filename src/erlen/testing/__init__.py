@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from click.testing import CliRunner, Result
 
@@ -14,7 +14,11 @@ from .client import Client, ClientRedirectError, ErlenClient, TestResponse, run_
 from .cookies import Cookie
 from .environ import EnvironBuilder, encode_multipart, stream_encode_multipart
 
+if TYPE_CHECKING:
+    from .asgi import ASGIClient, WebSocketClosed, WebSocketDenied, WebSocketTestSession
+
 __all__ = [
+    "ASGIClient",
     "Client",
     "ClientRedirectError",
     "Cookie",
@@ -24,10 +28,22 @@ __all__ = [
     "FlaskCliRunner",
     "FlaskClient",
     "TestResponse",
+    "WebSocketClosed",
+    "WebSocketDenied",
+    "WebSocketTestSession",
     "encode_multipart",
     "run_wsgi_app",
     "stream_encode_multipart",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # the ASGI test tools import asyncio: loaded when asked for (WSGI tests never pay it)
+    if name in ("ASGIClient", "WebSocketClosed", "WebSocketDenied", "WebSocketTestSession"):
+        from . import asgi
+
+        return getattr(asgi, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ErlenCliRunner(CliRunner):

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..http.headers import Headers
 from ..wrappers import Response
 from .cookies import Cookie, CookieJar
 from .environ import _PATH_SAFE_LITERAL, EnvironBuilder, _unwsgi_str
+
+if TYPE_CHECKING:
+    from .asgi import WebSocketTestSession
 
 __all__ = [
     "Client",
@@ -317,7 +320,7 @@ class Client:
         self._add_cookies_to_wsgi(environ)
         app_environ = environ.copy()
         self._prepare_app_environ(app_environ)
-        rv = run_wsgi_app(self.application, app_environ, buffered=buffered)
+        rv = run_wsgi_app(self._wsgi_callable(), app_environ, buffered=buffered)
         if self._cookies is not None:
             set_cookies = rv[2].getlist("Set-Cookie")
             if set_cookies:
@@ -328,6 +331,10 @@ class Client:
 
     def _prepare_app_environ(self, environ: dict[str, Any]) -> None:
         """Hook for subclasses to add keys the app (not the request record) sees."""
+
+    def _wsgi_callable(self) -> Callable[..., Iterable[bytes]]:
+        """What runs a request (``ASGIClient``: a bridge into ``asgi_app``)."""
+        return self.application
 
     def open(
         self,
@@ -507,6 +514,20 @@ class ErlenClient(Client):
         if json_provider is not None:
             response.json_module = json_provider
         return response
+
+    def websocket_connect(
+        self,
+        path: str,
+        subprotocols: Sequence[str] | None = None,
+        headers: Any = None,
+        **kwargs: Any,
+    ) -> WebSocketTestSession:
+        """A WebSocket session to ``path`` through ``app.asgi_app`` (use it in ``with``):
+        ``send_text``/``receive_text``/... as Starlette's TestClient; the client's cookies go
+        with the handshake. A server close raises ``erlen.testing.WebSocketClosed``."""
+        from .asgi import websocket_connect
+
+        return websocket_connect(self, path, subprotocols, headers, **kwargs)
 
     def __enter__(self) -> ErlenClient:
         if self.preserve_context:
