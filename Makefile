@@ -8,10 +8,11 @@ PORT ?= 5000
 
 .PHONY: install system-deps demo example test lint typecheck pytest bench bench-quick flask-suite extension-suites clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/vendor_npm.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python scripts/vendor_npm.py --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
