@@ -225,3 +225,18 @@ def test_before_websocket_response_refuses_with_http_status(app: Erlen) -> None:
     assert (denied.value.status_code, denied.value.body) == (401, b"go away")
     with client.websocket_connect("/ws?token=ok") as ws:
         assert ws.receive_text() == "welcome"
+
+
+def test_percent_encoded_and_non_ascii_paths_route_as_under_wsgi():
+    """PATH_INFO is the decoded path (ASGI's ``path``), not the still-encoded ``raw_path``."""
+    app = Erlen(__name__)
+
+    @app.get("/files/<name>")
+    def files(name: str) -> str:
+        return name
+
+    for url, expected in (("/files/a%20b", "a b"), ("/files/caf%C3%A9", "café")):
+        under_asgi = ASGIClient(app).get(url)
+        under_wsgi = app.test_client().get(url)
+        assert (under_asgi.status_code, under_asgi.text) == (200, expected)
+        assert (under_wsgi.status_code, under_wsgi.text) == (200, expected)

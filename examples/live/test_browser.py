@@ -32,7 +32,7 @@ def open_page(browser, server, name: str | None = None):
     return context, page
 
 
-def test_two_pages_see_each_others_messages_and_clicks(server, browser):
+def test_two_pages_see_each_others_messages_and_clicks(server, browser, screenshot):
     ann_context, ann = open_page(browser, server, "Ann")
     bob_context, bob = open_page(browser, server, "Bob")
     try:
@@ -55,7 +55,7 @@ def test_two_pages_see_each_others_messages_and_clicks(server, browser):
         ann.click("#minus")
         expect(ann.locator("#count")).to_have_text(str(start + 2))
         expect(bob.locator("#count")).to_have_text(str(start + 2))
-        ann.screenshot(path=str(HERE / "screenshot.png"), full_page=True)
+        screenshot(ann, HERE)
     finally:
         bob_context.close()
     expect(ann.locator("#online")).to_have_text("Ann")  # Bob's page closed: he left

@@ -23,7 +23,7 @@ def server(live_server, tmp_path_factory):
     return server
 
 
-def test_predict_in_the_form(server, browser):
+def test_predict_in_the_form(server, browser, screenshot):
     page = browser.new_page(viewport={"width": 800, "height": 700})
     page.goto(server.url + "/")
     for name, value in {
@@ -38,7 +38,7 @@ def test_predict_in_the_form(server, browser):
     assert page.locator("#species").inner_text() == "virginica"
     assert page.locator(".result tr").count() == 3
     assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"  # CSS loaded
-    page.screenshot(path=str(HERE / "screenshot.png"), full_page=True)
+    screenshot(page, HERE)
     page.close()
 
 

@@ -73,10 +73,9 @@ class _Disconnected(Exception):
 def _environ(scope: Scope, body: t.IO[bytes], length: int) -> dict[str, t.Any]:
     """The request as the core reads it (PEP 3333 keys) from an ASGI HTTP scope."""
     root = scope.get("root_path", "")
-    raw = scope.get("raw_path")
-    path = (
-        raw.split(b"?", 1)[0].decode("latin-1") if raw else scope["path"].encode().decode("latin-1")
-    )
+    # PEP 3333's PATH_INFO is the percent-decoded path (as ASGI's ``path``), as bytes read
+    # as latin-1; ``raw_path`` is still percent-encoded
+    path = scope["path"].encode("utf-8", "surrogateescape").decode("latin-1")
     if root and path.startswith(root):
         path = path[len(root) :]
     server = scope.get("server") or ("localhost", 80)
