@@ -15,7 +15,8 @@ from .cookies import Cookie
 from .environ import EnvironBuilder, encode_multipart, stream_encode_multipart
 
 if TYPE_CHECKING:
-    from .asgi import ASGIClient, WebSocketClosed, WebSocketDenied, WebSocketTestSession
+    from .asgi import WebSocketClosed, WebSocketDenied, WebSocketTestSession
+    from .asgi_client import ASGIClient
 
 __all__ = [
     "ASGIClient",
@@ -39,7 +40,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # the ASGI test tools import asyncio: loaded when asked for (WSGI tests never pay it)
-    if name in ("ASGIClient", "WebSocketClosed", "WebSocketDenied", "WebSocketTestSession"):
+    if name == "ASGIClient":
+        from .asgi_client import ASGIClient
+
+        return ASGIClient
+    if name in ("WebSocketClosed", "WebSocketDenied", "WebSocketTestSession"):
         from . import asgi
 
         return getattr(asgi, name)

@@ -27,9 +27,11 @@ from urllib.parse import quote
 
 from ..asgi.websocket import WebSocketDisconnect
 from ..status import HTTP_STATUS_CODES
-from .client import ErlenClient
 
-__all__ = ["ASGIClient", "WebSocketClosed", "WebSocketDenied", "WebSocketTestSession"]
+if t.TYPE_CHECKING:
+    from .asgi_client import ASGIClient
+
+__all__ = ["WebSocketClosed", "WebSocketDenied", "WebSocketTestSession"]
 
 Message = dict[str, t.Any]
 
@@ -201,56 +203,6 @@ class _ASGIAsWSGI:
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers],
         )
         return [data]
-
-
-class ASGIClient(ErlenClient):
-    """The test client, through ``app.asgi_app`` (see the module docstring).
-
-    ``with client:`` runs the ASGI lifespan around the block (request contexts cannot be
-    kept: they live on the server loop); ``timeout`` bounds every request.
-    """
-
-    def __init__(self, *args: t.Any, timeout: float = DEFAULT_TIMEOUT, **kwargs: t.Any) -> None:
-        if len(args) == 1 and "response_wrapper" not in kwargs:
-            kwargs["response_wrapper"] = getattr(args[0], "response_class", None)
-        super().__init__(*args, **kwargs)
-        self.timeout = timeout
-        self._loop_thread: _LoopThread | None = None
-        self._lifespan: _Lifespan | None = None
-
-    def _loop(self) -> _LoopThread:
-        if self._loop_thread is None:
-            self._loop_thread = _LoopThread()
-        return self._loop_thread
-
-    def _wsgi_callable(self) -> t.Any:
-        return _ASGIAsWSGI(self)
-
-    def __enter__(self) -> ASGIClient:  # type: ignore[override]
-        if self._lifespan is not None:
-            raise RuntimeError("Cannot nest client invocations")
-        self._lifespan = _Lifespan(self.application, self._loop(), self.timeout)
-        self._lifespan.start()
-        return self
-
-    def __exit__(self, exc_type: t.Any, exc_value: t.Any, tb: t.Any) -> None:
-        lifespan, self._lifespan = self._lifespan, None
-        try:
-            if lifespan is not None:
-                lifespan.stop()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop the client's event loop thread (a new one starts on the next request)."""
-        loop, self._loop_thread = self._loop_thread, None
-        if loop is not None:
-            loop.close()
-
-    def __del__(self) -> None:
-        loop = self.__dict__.get("_loop_thread")
-        if loop is not None:
-            loop.close()
 
 
 class _Lifespan:
@@ -508,5 +460,6 @@ def websocket_connect(
     if subprotocols:
         scope["headers"].append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
     timeout = getattr(client, "timeout", DEFAULT_TIMEOUT)
-    loop = client._loop() if isinstance(client, ASGIClient) else None
+    own_loop = getattr(client, "_loop", None)  # an ASGIClient's loop thread
+    loop = own_loop() if own_loop is not None else None
     return WebSocketTestSession(client.application, scope, loop, timeout)
