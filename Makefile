@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python -m bench --loopback --readme
 	$(BIN)/python -m bench.batteries --readme
 	$(BIN)/python -m bench.asgi
+	$(BIN)/python -m bench.api --loopback 5
 
 bench-quick: install
 	$(BIN)/python -m bench --quick --out /tmp/erlen-bench-quick
