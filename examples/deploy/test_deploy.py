@@ -88,7 +88,7 @@ def test_nginx_config_in_front_of_gunicorn(gunicorn, tmp_path):
     conf = conf.replace("/srv/app/static/", f"{HERE / 'static'}/")
     (tmp_path / "nginx.conf").write_text(conf)
     args = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
-    args += ["-e", str(tmp_path / "error.log")]
+    args += ["-e", str(tmp_path / "error.log"), "-g", "daemon off;"]  # stays our child
     check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
