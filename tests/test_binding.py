@@ -633,3 +633,21 @@ def test_importing_erlen_imports_no_validation_library() -> None:
     code = "import sys, erlen; print('pydantic' in sys.modules, 'msgspec' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_unresolvable_annotation_is_reported_at_registration(caplog):
+    """A model class defined inside a function is not visible to a string annotation (this
+    module uses ``from __future__ import annotations``): registration says so in one log line
+    instead of the view failing with a TypeError at each request."""
+    app = Erlen(__name__)
+
+    class LocalItem:  # noqa: B903 - only its name matters
+        pass
+
+    def create(item: LocalItem) -> str:
+        return "never"
+
+    with caplog.at_level("WARNING", logger="erlen.binding"):
+        app.add_url_rule("/items", view_func=create, methods=["POST"])
+    messages = [r.getMessage() for r in caplog.records if r.name == "erlen.binding"]
+    assert len(messages) == 1 and "'LocalItem'" in messages[0] and "'item'" in messages[0]

@@ -9,6 +9,7 @@ import datetime
 import decimal
 import enum
 import inspect
+import logging
 import pathlib
 import typing as t
 import uuid
@@ -62,6 +63,9 @@ class Plan:
     form_only: bool  # Form() parameters: the body must be a form
     response: t.Any  # the return annotation to validate the response as, or None
     skip_first: bool  # a method: the first parameter is ``self``
+
+
+_log = logging.getLogger("erlen.binding")
 
 
 def class_view_target(view_class: type, method: str | None) -> Callable[..., t.Any] | None:
@@ -197,6 +201,15 @@ def analyse(func: Callable[..., t.Any], path_names: Collection[str] = ()) -> Pla
         if isinstance(default, Param):
             marker, default = default, default.default
         if annotation is inspect.Parameter.empty:
+            if isinstance(p.annotation, str) and default is p.empty and p.name not in path_names:
+                # the view will miss this argument at every call: say so now, not per request
+                _log.warning(
+                    "%s: the annotation %r of parameter %r cannot be resolved in its module"
+                    " (a class defined inside a function?); the parameter is not bound",
+                    getattr(func, "__qualname__", func),
+                    p.annotation,
+                    p.name,
+                )
             continue
         annotation, in_annotation = _split_annotated(annotation)
         marker = in_annotation or marker
