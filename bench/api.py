@@ -19,13 +19,13 @@ import io
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from bench import inprocess
+from bench.asgi import _loop, _one
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BODY = json.dumps(
@@ -98,49 +98,6 @@ def _scope() -> dict[str, Any]:
         "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
                     (b"content-length", str(len(BODY)).encode())],
     }  # fmt: skip
-
-
-_REQUEST = {"type": "http.request", "body": BODY, "more_body": False}
-
-
-def _receiver() -> Callable[[], Any]:
-    sent = False
-
-    async def receive() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return _REQUEST
-        await asyncio.Event().wait()
-
-    return receive
-
-
-async def _one(app: Any) -> tuple[int, bytes]:
-    got: list[Any] = []
-
-    async def send(m: Any) -> None:
-        got.append(m)
-
-    await app(_scope(), _receiver(), send)
-    body = b"".join(m.get("body", b"") for m in got if m["type"] == "http.response.body")
-    return got[0]["status"], body
-
-
-def _asgi_loop(app: Any) -> inprocess.Loop:
-    scope = _scope()
-
-    async def many(n: int) -> int:
-        async def send(m: Any) -> None:
-            return None
-
-        t0 = time.perf_counter_ns()
-        for _ in range(n):
-            await app(dict(scope), _receiver(), send)
-        return time.perf_counter_ns() - t0
-
-    runner = asyncio.Runner()
-    return lambda n: runner.run(many(n))
 
 
 def _wsgi_environ() -> dict[str, Any]:
@@ -247,10 +204,10 @@ def run(quick: bool) -> dict[str, Any]:
             missing[name] = f"{type(exc).__name__}: {exc}"[:200]
             continue
         asgi = app.asgi_app if name == "erlen" else app
-        status, body = asyncio.run(_one(asgi))
+        status, body = asyncio.run(_one(asgi, _scope(), BODY))
         if (status, json.loads(body)) != (200, EXPECT):
             raise SystemExit(f"{name} answered wrongly: {status} {body[:120]!r}")
-        loops[f"{name} (ASGI)"] = _asgi_loop(asgi)
+        loops[f"{name} (ASGI)"] = _loop(asgi, _scope(), BODY)
         if name == "erlen":
             status, body = _wsgi_check(app)
             if (status, json.loads(body)) != (200, EXPECT):

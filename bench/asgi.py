@@ -109,26 +109,24 @@ def _scope(path: str, query: bytes) -> dict[str, Any]:
     }  # fmt: skip
 
 
-_REQUEST = {"type": "http.request", "body": b"", "more_body": False}
-
-
-def _receiver() -> Callable[[], Any]:
+def _receiver(body: bytes = b"") -> Callable[[], Any]:
     """As a server's: the body once, then nothing until the client leaves (never, here)."""
+    request = {"type": "http.request", "body": body, "more_body": False}
     sent = False
 
     async def receive() -> Any:
         nonlocal sent
         if not sent:
             sent = True
-            return _REQUEST
+            return request
         await asyncio.Event().wait()
 
     return receive
 
 
-async def _one(app: Any, scope: dict[str, Any]) -> tuple[int, bytes]:
+async def _one(app: Any, scope: dict[str, Any], body: bytes = b"") -> tuple[int, bytes]:
     got: list[Any] = []
-    receive = _receiver()
+    receive = _receiver(body)
 
     async def send(m: Any) -> None:
         got.append(m)
@@ -138,14 +136,16 @@ async def _one(app: Any, scope: dict[str, Any]) -> tuple[int, bytes]:
     return got[0]["status"], body
 
 
-def _loop(app: Any, scope: dict[str, Any]) -> inprocess.Loop:
+def _loop(app: Any, scope: dict[str, Any], body: bytes = b"") -> inprocess.Loop:
+    """The timed loop: ``n`` requests of ``scope`` (with ``body``) through ``app``."""
+
     async def many(n: int) -> int:
         async def send(m: Any) -> None:
             return None
 
         t0 = time.perf_counter_ns()
         for _ in range(n):
-            await app(dict(scope), _receiver(), send)
+            await app(dict(scope), _receiver(body), send)
         return time.perf_counter_ns() - t0
 
     runner = asyncio.Runner()
