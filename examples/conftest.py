@@ -24,7 +24,13 @@ import pytest
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
-from servers import MariaDBServer, PostgresServer, RedisServer  # noqa: E402
+import server_fixtures  # noqa: E402
+
+# the throwaway servers' fixtures (tests/server_fixtures.py), registered by name here
+postgres_server = server_fixtures.postgres_server
+mariadb_server = server_fixtures.mariadb_server
+redis_server = server_fixtures.redis_server
+smtp_server = server_fixtures.smtp_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -131,42 +137,6 @@ def live_server() -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in started:
         server.stop()
-
-
-def _start(cls):
-    reason = cls.missing()
-    if reason:
-        pytest.skip(reason)
-    return cls()
-
-
-@pytest.fixture(scope="session")
-def mariadb_server():
-    server = _start(MariaDBServer)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    server = _start(PostgresServer)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    server = _start(RedisServer)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def smtp_server():
-    from smtp_server import SMTPServer
-
-    with SMTPServer() as server:
-        yield server
 
 
 EXAMPLES = Path(__file__).resolve().parent

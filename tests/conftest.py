@@ -11,8 +11,15 @@ import pytest
 import erlen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import servers` (tests/servers.py)
+import server_fixtures  # noqa: E402
 from database_uris import fresh_database_uri  # noqa: E402
-from servers import MariaDBServer, PostgresServer, RedisServer  # noqa: E402
+from servers import MariaDBServer, PostgresServer  # noqa: E402
+
+# the throwaway servers' fixtures (tests/server_fixtures.py), registered by name here
+postgres_server = server_fixtures.postgres_server
+mariadb_server = server_fixtures.mariadb_server
+redis_server = server_fixtures.redis_server
+smtp_server = server_fixtures.smtp_server
 
 
 @pytest.fixture
@@ -42,37 +49,6 @@ def req_ctx(app: erlen.Erlen):
 # -- throwaway database servers (tests/servers.py), started lazily, once per session -------
 
 
-def _start_server(cls):
-    reason = cls.missing()
-    if reason:
-        pytest.skip(reason)
-    return cls()
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A private PostgreSQL on loopback for the whole session (skips if not installed)."""
-    server = _start_server(PostgresServer)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def mariadb_server():
-    """A private MariaDB on loopback for the whole session (skips if not installed)."""
-    server = _start_server(MariaDBServer)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    """A private redis-server on loopback for the whole session (skips if not installed)."""
-    server = _start_server(RedisServer)
-    yield server
-    server.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An SQLAlchemy URL of a fresh, empty database, once per backend; dropped afterwards."""
@@ -97,10 +73,3 @@ def redis_url(redis_server) -> str:
     redis_server.start()  # a previous test may have stopped it
     redis_server.flushall()
     return redis_server.url
-@pytest.fixture
-def smtp_server():
-    """A plain SMTP server on loopback (tests/smtp_server.py; TLS/AUTH variants there)."""
-    from smtp_server import SMTPServer
-
-    with SMTPServer() as server:
-        yield server
