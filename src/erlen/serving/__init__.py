@@ -380,17 +380,6 @@ def _serve_tls(app: WSGIApp, sock: socket.socket, ctx: ssl.SSLContext) -> None:
         server.server_close()
 
 
-def _asgi_available(found: bool) -> bool:
-    if not found:
-        _log.warning(
-            " * The app has WebSocket routes but uvicorn is not installed (pip install"
-            " 'erlen[asgi]'): serving WSGI, WebSocket upgrades get 426"
-        )
-    else:
-        _log.info(" * WebSocket routes: serving under ASGI (uvicorn)")
-    return found
-
-
 def serve(
     host: str,
     port: int,
@@ -439,7 +428,16 @@ def serve(
     if asgi is not False:
         from .asgi import have_uvicorn, serve_asgi_dev, wants_asgi
 
-        if asgi or (wants_asgi(app) and _asgi_available(have_uvicorn())):
+        if asgi is None and wants_asgi(app):
+            asgi = have_uvicorn()
+            if asgi:
+                _log.info(" * WebSocket routes: serving under ASGI (uvicorn)")
+            else:
+                _log.warning(
+                    " * The app has WebSocket routes but uvicorn is not installed (pip install"
+                    " 'erlen[asgi]'): serving WSGI, WebSocket upgrades get 426"
+                )
+        if asgi:
             files = ssl_context if isinstance(ssl_context, tuple) else None
             serve_asgi_dev(app, sock, use_debugger=use_debugger, ssl_files=files)
             return
