@@ -88,7 +88,10 @@ def test_nginx_config_in_front_of_gunicorn(gunicorn, tmp_path):
     conf = conf.replace("/srv/app/static/", f"{HERE / 'static'}/")
     (tmp_path / "nginx.conf").write_text(conf)
     args = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
-    args += ["-e", str(tmp_path / "error.log"), "-g", "daemon off;"]  # stays our child
+    # in the foreground (stays our child); as root, workers as root too: the checkout may sit
+    # in a folder only root can read (a mktemp -d clone), where nobody would get 403s
+    directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
+    args += ["-e", str(tmp_path / "error.log"), "-g", directives]
     check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
