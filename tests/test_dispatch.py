@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -647,3 +647,31 @@ def test_async_views_reuse_their_threads_event_loop() -> None:
     for _ in range(3):
         assert _call(app, _environ("GET", "/"))[2] == b"ok"
     assert len(set(loops)) == 1
+
+
+def test_async_generator_body_inside_a_running_event_loop_sends_every_chunk() -> None:
+    """Under WSGI, an async-generator body iterated by a server whose thread runs another
+    loop (Playwright's sync API does) gives all its chunks, and closing it runs its finally;
+    each chunk on a loop of its own ended the body after the first."""
+    import asyncio
+
+    app = Erlen(__name__)
+    closed: list[bool] = []
+
+    @app.route("/stream")
+    def stream() -> Response:
+        async def chunks() -> AsyncIterator[str]:
+            try:
+                for i in range(3):
+                    await asyncio.sleep(0)
+                    yield f"chunk {i}\n"
+            finally:
+                closed.append(True)
+
+        return Response(chunks(), mimetype="text/plain")
+
+    async def main() -> bytes:
+        return _call(app, _environ("GET", "/stream"))[2]
+
+    assert asyncio.run(main()) == b"chunk 0\nchunk 1\nchunk 2\n"
+    assert closed == [True]

@@ -5,9 +5,10 @@ server's event loop for it (:func:`serve_coroutines_on`): coroutines then run na
 loop, beside every other request's, and the worker waits for the result. Otherwise each thread
 keeps one event loop (an :class:`asyncio.Runner`) for the coroutines it runs,
 instead of creating and closing a loop per call as ``asyncio.run`` does. Called from a thread
-whose own loop is running (an app called from inside async code), the coroutine runs on a
-helper thread with its own loop, the caller's context variables copied, because a running
-loop cannot be re-entered.
+whose own loop is running (an app called from inside async code, e.g. under Playwright's sync
+API), the coroutine runs on one helper loop thread shared by the process, the caller's
+context variables copied, because a running loop cannot be re-entered; one loop for every
+such call, so an async generator body stepped chunk by chunk stays on the loop it began on.
 """
 
 from __future__ import annotations
@@ -27,42 +28,32 @@ _server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = context
 )
 
 
-#: True inside :func:`run_in_greenlet`: coroutines are handed to the loop driving it.
-_in_greenlet: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "erlen.in_greenlet", default=False
-)
+#: The greenlet class of :func:`run_in_greenlet`'s workers once greenlet is imported (by the
+#: first ASGI request to an async view); None until then, so WSGI apps never import it.
+_Worker: t.Any = None
+_getcurrent: t.Callable[[], t.Any] | None = None
 
 
-async def run_in_greenlet(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    """Run the synchronous ``func`` on the running loop's thread; each coroutine it runs
-    through :func:`run_coroutine` is awaited here, natively, in ``func``'s own context.
+def _worker_class() -> t.Any:
+    global _Worker, _getcurrent
+    if _Worker is None:
+        import greenlet
 
-    For ASGI requests whose view is ``async def``: the one request path runs without a
-    worker-thread hop (the greenlet switches back here at each coroutine, SQLAlchemy's asyncio
-    pattern). ``func`` must not block: sync work in it holds up the loop. Greenlets are reused
-    (making one costs more than a small request).
-    """
-    import greenlet
+        class Worker(greenlet.greenlet):  # type: ignore[misc]
+            """A pooled greenlet running a request path for :func:`run_in_greenlet`."""
 
-    context = contextvars.copy_context()
-    context.run(_in_greenlet.set, True)
-    idle: list[t.Any] = _local.__dict__.setdefault("idle_greenlets", [])
-    runner = idle.pop() if idle else greenlet.greenlet(_greenlet_worker)
-    runner.gr_context = context
-    value = runner.switch(func, args)
-    while type(value) is not _Done:
-        try:
-            result = await _InContext(value, context)
-        except BaseException as exc:  # thrown into func, where its code handles it
-            value = runner.throw(exc)
-        else:
-            value = runner.switch(result)
-    runner.gr_context = None
-    if len(idle) < 64:
-        idle.append(runner)
-    if value.error is not None:
-        raise value.error
-    return value.result
+        _getcurrent, _Worker = greenlet.getcurrent, Worker
+    return _Worker
+
+
+class _Yield:
+    """What a worker greenlet hands its parent when its coroutine suspends: the value the
+    coroutine yielded (a future, or None), for the parent to yield to the event loop."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: t.Any) -> None:
+        self.value = value
 
 
 class _Done:
@@ -94,30 +85,70 @@ def _greenlet_worker(func: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> N
         del done
 
 
-class _InContext:
-    """Await a coroutine with every step run in ``context`` (the request's, in the
-    greenlet), without the cost of a task: what ``create_task(coro, context=...)`` does."""
+class _Pump:
+    """Drive a worker greenlet from a task on the loop: every value its coroutines yield is
+    yielded to the loop, and what the loop sends (or throws, e.g. cancellation) goes back."""
 
-    __slots__ = ("_coro", "_context")
+    __slots__ = ("_runner", "_first")
 
-    def __init__(self, coro: t.Coroutine[t.Any, t.Any, t.Any], context: contextvars.Context):
-        self._coro = coro
-        self._context = context
+    def __init__(self, runner: t.Any, first: t.Any) -> None:
+        self._runner = runner
+        self._first = first
 
     def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
-        coro, run = self._coro, self._context.run
-        step: t.Callable[[t.Any], t.Any] = coro.send
-        value: t.Any = None
-        while True:
+        runner = self._runner
+        value = self._first
+        while type(value) is _Yield:
             try:
-                yielded = run(step, value)
-            except StopIteration as done:
-                return done.value
-            try:
-                value = yield yielded
-                step = coro.send
-            except BaseException as exc:  # e.g. cancellation: into the coroutine
-                value, step = exc, coro.throw
+                sent = yield value.value
+            except BaseException as exc:  # thrown into the coroutine, where its code handles it
+                value = runner.throw(exc)
+            else:
+                value = runner.switch(sent)
+        return value
+
+
+async def run_in_greenlet(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    """Run the synchronous ``func`` on the running loop's thread; each coroutine it runs
+    through :func:`run_coroutine` runs natively on this loop, in ``func``'s own context.
+
+    For ASGI requests whose view is ``async def``: the one request path runs without a
+    worker-thread hop (SQLAlchemy's asyncio pattern). The worker greenlet steps a coroutine
+    itself, so one that finishes without waiting costs no switch; only when it waits does the
+    greenlet switch here, and this task yields the coroutine's future to the loop. ``func``
+    must not block: sync work in it holds up the loop. Greenlets are reused (making one costs
+    more than a small request).
+    """
+    worker = _Worker or _worker_class()
+    idle: list[t.Any] = _local.__dict__.setdefault("idle_greenlets", [])
+    runner = idle.pop() if idle else worker(_greenlet_worker)
+    runner.gr_context = contextvars.copy_context()
+    value = runner.switch(func, args)
+    if type(value) is _Yield:
+        value = await _Pump(runner, value)
+    runner.gr_context = None
+    if len(idle) < 64:
+        idle.append(runner)
+    if value.error is not None:
+        raise value.error
+    return value.result
+
+
+def _step_in_greenlet(coro: t.Coroutine[t.Any, t.Any, t.Any], parent: t.Any) -> t.Any:
+    """Run ``coro`` to its end inside a worker greenlet: each time it waits, the parent (the
+    task running :func:`run_in_greenlet`) yields what it waits on to the loop."""
+    step: t.Callable[[t.Any], t.Any] = coro.send
+    value: t.Any = None
+    while True:
+        try:
+            yielded = step(value)
+        except StopIteration as done:
+            return done.value
+        try:
+            value = parent.switch(_Yield(yielded))
+            step = coro.send
+        except BaseException as exc:  # e.g. cancellation: into the coroutine
+            value, step = exc, coro.throw
 
 
 def serve_coroutines_on(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -150,12 +181,10 @@ def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     The coroutine sees the caller's context variables (``request``, ``g``, ...) as they are
     at the call.
     """
-    if _in_greenlet.get():
-        import greenlet
-
-        parent = greenlet.getcurrent().parent
-        if parent is not None:
-            return parent.switch(coro)
+    if _getcurrent is not None:
+        current = _getcurrent()
+        if type(current) is _Worker:  # a request path run by run_in_greenlet
+            return _step_in_greenlet(coro, current.parent)
     server_loop = _server_loop.get()
     if server_loop is not None:
         import asyncio
@@ -164,25 +193,35 @@ def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
         return asyncio.run_coroutine_threadsafe(coro, server_loop).result()
     if not _loop_running():
         return _runner().run(coro, context=contextvars.copy_context())
-    result: list[t.Any] = []
-    error: list[BaseException] = []
-    context = contextvars.copy_context()
+    # this thread's loop is running (an app called from inside async code) and cannot be
+    # re-entered: the coroutine runs on the helper loop, the caller's context copied
+    import asyncio
 
-    def target() -> None:
-        import asyncio
+    return asyncio.run_coroutine_threadsafe(coro, _helper_loop()).result()
 
-        try:
-            # a one-off thread: a loop of its own, closed when the coroutine is done
-            result.append(context.run(asyncio.run, coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            error.append(exc)
 
-    thread = threading.Thread(target=target, name="erlen-coroutine")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
+_helper_lock = threading.Lock()
+_HELPER_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _helper_loop() -> asyncio.AbstractEventLoop:
+    """One loop on a daemon thread for the whole process, made on first use: one loop for
+    every call, so an async generator stepped chunk by chunk stays on the loop it began on."""
+    global _HELPER_LOOP
+    loop = _HELPER_LOOP
+    if loop is None:
+        with _helper_lock:
+            loop = _HELPER_LOOP
+            if loop is None:
+                import asyncio
+
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="erlen-coroutines", daemon=True
+                )
+                thread.start()
+                _HELPER_LOOP = loop
+    return loop
 
 
 class AsyncBody:
