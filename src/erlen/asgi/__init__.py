@@ -25,6 +25,7 @@ import typing as t
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 
 from ..app.coroutines import run_coroutine, run_in_greenlet, serve_coroutines_on
+from ..wsgi import PRESERVE_CONTEXT, WSGIAdapter
 
 if t.TYPE_CHECKING:  # imported when the first ASGI request comes: WSGI apps never load them
     import asyncio
@@ -62,6 +63,15 @@ class _NoBody:
     def readline(self, *_args: t.Any) -> bytes:
         return b""
 
+    def readlines(self, *_args: t.Any) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
 
 _EMPTY_BODY: t.Any = _NoBody()
 
@@ -70,75 +80,105 @@ class _Disconnected(Exception):
     """The client went away while the request body was being read."""
 
 
-def _environ(scope: Scope, body: t.IO[bytes], length: int) -> dict[str, t.Any]:
-    """The request as the core reads it (PEP 3333 keys) from an ASGI HTTP scope."""
+#: The environ keys every ASGI request shares (copied, then the request's own are set).
+_CONSTANT_ENVIRON: dict[str, t.Any] = {
+    "wsgi.version": (1, 0),
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+}
+#: ASGI header name (bytes) → environ key; None for Content-Length (the body read sets
+#: CONTENT_LENGTH). Filled as names are seen, bounded (a client may send any names).
+_HEADER_KEYS: dict[bytes, str | None] = {b"content-type": "CONTENT_TYPE", b"content-length": None}
+
+
+def _header_key(name: bytes) -> str | None:
+    if name in _HEADER_KEYS:
+        return _HEADER_KEYS[name]
+    lower = name.lower()  # ASGI says lowercase; a middleware may not
+    key = (
+        _HEADER_KEYS[lower]
+        if lower in _HEADER_KEYS
+        else "HTTP_" + lower.decode("latin-1").upper().replace("-", "_")
+    )
+    if len(_HEADER_KEYS) < 512:
+        _HEADER_KEYS[name] = key
+    return key
+
+
+def _environ(scope: Scope) -> tuple[dict[str, t.Any], int | None]:
+    """The request as the core reads it (PEP 3333 keys) from an ASGI HTTP scope, without
+    ``wsgi.input`` and ``CONTENT_LENGTH`` (see :func:`_set_body`); and the body length the
+    request declares: its Content-Length, 0 when an HTTP/1 request has neither Content-Length
+    nor Transfer-Encoding (RFC 9112 6.3: it has no body, so nothing needs reading), None when
+    unknown (chunked, HTTP/2, a bad value)."""
     root = scope.get("root_path", "")
     # PEP 3333's PATH_INFO is the percent-decoded path (as ASGI's ``path``), as bytes read
     # as latin-1; ``raw_path`` is still percent-encoded
-    path = scope["path"].encode("utf-8", "surrogateescape").decode("latin-1")
+    path = scope["path"]
+    if not path.isascii():
+        path = path.encode("utf-8", "surrogateescape").decode("latin-1")
     if root and path.startswith(root):
         path = path[len(root) :]
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client")
-    environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": root,
-        "PATH_INFO": path,
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
-        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
-        "REMOTE_ADDR": client[0] if client else "",
-        "REMOTE_PORT": str(client[1]) if client else "",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": body,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "asgi.scope": scope,
-    }
-    if length or scope["method"] in ("POST", "PUT", "PATCH"):
-        environ["CONTENT_LENGTH"] = str(length)
+    version = scope.get("http_version", "1.1")
+    environ = _CONSTANT_ENVIRON.copy()
+    environ["REQUEST_METHOD"] = scope["method"]
+    environ["SCRIPT_NAME"] = root
+    environ["PATH_INFO"] = path
+    environ["QUERY_STRING"] = scope.get("query_string", b"").decode("latin-1")
+    environ["SERVER_NAME"] = str(server[0])
+    environ["SERVER_PORT"] = str(server[1]) if server[1] is not None else "80"
+    environ["SERVER_PROTOCOL"] = "HTTP/" + version
+    environ["REMOTE_ADDR"] = client[0] if client else ""
+    environ["REMOTE_PORT"] = str(client[1]) if client else ""
+    environ["wsgi.url_scheme"] = scope.get("scheme", "http")
+    environ["asgi.scope"] = scope
+    declared: int | None = 0 if version in ("1.1", "1.0") else None
     for name, value in scope.get("headers", ()):
-        key = name.decode("latin-1").upper().replace("-", "_")
-        text = value.decode("latin-1")
-        if key == "CONTENT_TYPE":
-            environ["CONTENT_TYPE"] = text
+        key = _HEADER_KEYS.get(name) or _header_key(name)
+        if key is None:  # Content-Length
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = None
+            if declared is not None and declared < 0:
+                declared = None
             continue
-        if key == "CONTENT_LENGTH":
-            continue  # the body read decides it
-        key = "HTTP_" + key
+        text = value.decode("latin-1")
         if key in environ:
             text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
         environ[key] = text
-    return environ
+    if declared == 0 and "HTTP_TRANSFER_ENCODING" in environ:
+        declared = None
+    return environ, declared
 
 
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+def _set_body(environ: dict[str, t.Any], body: t.IO[bytes], length: int) -> None:
+    environ["wsgi.input"] = body
+    if length or environ["REQUEST_METHOD"] in ("POST", "PUT", "PATCH"):
+        environ["CONTENT_LENGTH"] = str(length)
 
 
-async def _read_body(receive: Receive, limit: int | None) -> tuple[t.IO[bytes], int] | None:
-    """The whole request body and its length; None when it is over ``limit``. In memory up
-    to ``SPOOL_MEMORY``, then in a temporary file (closed by the caller after the response)."""
+async def _read_body(
+    message: Message, receive: Receive, limit: int | None
+) -> tuple[t.IO[bytes], int] | None:
+    """The whole request body (its first message already received) and its length; None
+    when it is over ``limit``. In memory up to ``SPOOL_MEMORY``, then in a temporary file
+    (closed by the caller after the response)."""
+    if message["type"] == "http.disconnect":
+        raise _Disconnected
+    chunk = message.get("body", b"")
+    if not message.get("more_body", False):  # the usual case: the body in one message
+        if limit is not None and len(chunk) > limit:
+            return None
+        return io.BytesIO(chunk), len(chunk)
     body: t.IO[bytes] = io.BytesIO()
     size = 0
     more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            body.close()
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
+    while True:
         if chunk:
             size += len(chunk)
             if limit is not None and size > limit:
@@ -149,6 +189,14 @@ async def _read_body(receive: Receive, limit: int | None) -> tuple[t.IO[bytes], 
                 spooled.write(body.getbuffer())
                 body = spooled
             body.write(chunk)
+        if not more:
+            break
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            body.close()
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
     body.seek(0)
     return body, size
 
@@ -157,35 +205,58 @@ class _DisconnectWatch:
     """Learns that the client left, for streamed responses only (a whole answer needs no
     watching): after the body, a server's ``receive()`` answers only on disconnect."""
 
-    __slots__ = ("_loop", "_receive", "_task", "gone")
+    __slots__ = ("_receive", "gone", "loop", "task")
 
-    def __init__(self, loop: t.Any, receive: Receive) -> None:
-        self._loop = loop
+    def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._task: t.Any = None
+        #: The server's loop: set by the adapter for the worker-thread path, looked up by
+        #: ``begin`` on the loop's own thread otherwise.
+        self.loop: t.Any = None
+        self.task: t.Any = None
         self.gone = False
 
     def begin(self) -> None:  # from the worker thread or the loop's greenlet
-        if self._task is None:
-            self._task = False
-            self._loop.call_soon_threadsafe(self._start)
+        if self.task is None:
+            self.task = False
+            loop = self.loop or _running_loop()
+            loop.call_soon_threadsafe(self._start, loop)
 
-    def _start(self) -> None:
-        if self._task is False:
-            self._task = self._loop.create_task(self._watch())
+    def _start(self, loop: t.Any) -> None:
+        if self.task is False:
+            self.task = loop.create_task(self._watch())
 
     async def _watch(self) -> None:
-        if (await self._receive())["type"] == "http.disconnect":
-            self.gone = True
+        # an empty body may not have been received yet: its http.request comes first
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
 
     def cancel(self) -> None:
-        task, self._task = self._task, True  # True: never start one now
+        task, self.task = self.task, True  # True: never start one now
         if task:
             task.cancel()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop:
+    import asyncio  # here: WSGI apps never import it
+
+    return asyncio.get_running_loop()
+
+
+#: Response header name → its ASGI form (lowercase bytes), filled as names are sent (bounded).
+_NAMES: dict[str, bytes] = {}
+
+
+def _name(name: str) -> bytes:
+    encoded = name.lower().encode("latin-1")
+    if len(_NAMES) < 512:
+        _NAMES[name] = encoded
+    return encoded
+
+
 def _headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    names = _NAMES
+    return [(names.get(k) or _name(k), v.encode("latin-1")) for k, v in headers]
 
 
 async def _send_whole(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
@@ -198,6 +269,32 @@ async def _sent(send: Send, message: Message) -> None:
     await send(message)
 
 
+#: A response as ASGI sends it: status, header list, the body or an iterable to stream.
+_Answer = tuple[int, list[tuple[bytes, bytes]], t.Any]
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("erlen's own responses do not use the WSGI write() callable")
+
+
+class _Emitter:
+    """Sends ASGI messages from the request path's side (a worker thread or greenlet)."""
+
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+
+    def __call__(self, message: Message) -> None:
+        run_coroutine(_sent(self._send, message))
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self({"type": "http.response.start", "status": status, "headers": headers})
+
+    def body(self, chunk: bytes) -> None:
+        self({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+
+
 class ASGIAdapter:
     """The ASGI side of the application (a mixin of ``erlen.Erlen``)."""
 
@@ -206,6 +303,9 @@ class ASGIAdapter:
         logger: t.Any
 
         def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> Iterable[bytes]: ...
+        def handle_request(self, ctx: t.Any, plain: bool = True) -> t.Any: ...
+        def handle_exception(self, e: Exception) -> t.Any: ...
+        def should_ignore_error(self, error: BaseException | None) -> bool: ...
         def app_context(self) -> t.Any: ...
         def ensure_sync(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]: ...
         def request_context(self, environ: dict[str, t.Any]) -> t.Any: ...
@@ -259,69 +359,98 @@ class ASGIAdapter:
         return executor
 
     async def _asgi_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.config.get("MAX_CONTENT_LENGTH")
-        declared = _declared_length(scope)
-        if limit is not None and declared is not None and declared > limit:
+        environ, declared = _environ(scope)
+        message = await receive()
+        body: t.IO[bytes]
+        if message.get("more_body") or message.get("body"):
+            limit = self.config.get("MAX_CONTENT_LENGTH")
             read = None
-        else:
-            try:
-                read = await _read_body(receive, limit)
-            except _Disconnected:
+            if limit is None or declared is None or declared <= limit:
+                try:
+                    read = await _read_body(message, receive, limit)
+                except _Disconnected:
+                    return
+            if read is None:
+                await self._asgi_too_large(scope, send, limit)
                 return
-        if read is None:
-            self.logger.warning(
-                "413 %s %r: body over MAX_CONTENT_LENGTH (%s bytes)",
-                scope["method"],
-                scope.get("path", ""),
-                limit,
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [
-                        (b"content-type", b"text/html; charset=utf-8"),
-                        (b"content-length", str(len(_TOO_LARGE)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _TOO_LARGE})
+            body, length = read
+        elif message["type"] == "http.disconnect":
             return
-        import asyncio
-
-        body, length = read
-        environ = _environ(scope, body, length)
-        loop = asyncio.get_running_loop()
-        watch = _DisconnectWatch(loop, receive)
+        else:
+            body, length = _EMPTY_BODY, 0  # the usual GET: one empty http.request message
+        _set_body(environ, body, length)
+        watch = _DisconnectWatch(receive)
         try:
-            if self._asgi_view_is_async(environ):
+            is_async, found = self._asgi_route(environ)
+            if is_async:
                 # an async view: the request path on the loop, no thread hop
-                answer = await run_in_greenlet(self._asgi_respond, environ, None, send, watch)
+                answer = await run_in_greenlet(
+                    self._asgi_respond, environ, found, None, send, watch
+                )
                 if answer is not None:
                     await _send_whole(send, answer)
             else:
+                loop = watch.loop = _running_loop()
                 context = contextvars.copy_context()
                 await loop.run_in_executor(
-                    self._executor(), context.run, self._asgi_respond, environ, loop, send, watch
+                    self._executor(),
+                    context.run,
+                    self._asgi_respond,
+                    environ,
+                    found,
+                    loop,
+                    send,
+                    watch,
                 )
         finally:
-            watch.cancel()
-            body.close()
+            if watch.task is not None:
+                watch.cancel()
+            if body is not _EMPTY_BODY:
+                body.close()
 
-    def _asgi_view_is_async(self, environ: dict[str, t.Any]) -> bool:
-        """Whether the request goes to an ``async def`` view (default domain, clean match):
-        then its request path runs on the loop; anything else runs in a worker thread."""
+    async def _asgi_too_large(self, scope: Scope, send: Send, limit: int | None) -> None:
+        self.logger.warning(
+            "413 %s %r: body over MAX_CONTENT_LENGTH (%s bytes)",
+            scope["method"],
+            scope.get("path", ""),
+            limit,
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(_TOO_LARGE)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _TOO_LARGE})
+
+    def _asgi_route(self, environ: dict[str, t.Any]) -> tuple[bool, t.Any]:
+        """Whether the request goes to an ``async def`` view (then its request path runs on
+        the loop; anything else runs in a worker thread), and the clean match (rule, view
+        args) found in the default domain, else None (the request path then matches)."""
         plan = self.request_plan or self.build_request_plan()  # type: ignore[attr-defined]
-        if not plan.unbound_matching or "HTTP_UPGRADE" in environ or not _HAVE_GREENLET:
-            return False
+        if not plan.unbound_matching or "HTTP_UPGRADE" in environ:
+            return False, None
         path = environ["PATH_INFO"]
         if not path.isascii():
-            return False
+            return False, None
         found = plan.url_map.find(plan.domain_part, path, environ["REQUEST_METHOD"])
         if type(found) is not tuple:
-            return False
+            return False, None
         endpoint = found[0].endpoint
+        config = plan.config
+        if (
+            config["SERVER_NAME"] is not None
+            or config["TRUSTED_HOSTS"] is not None
+            or not environ.get("HTTP_HOST", "").isascii()
+        ):
+            found = None  # the request path's own matching decides (host checks)
+        if not _HAVE_GREENLET:
+            return False, found
         known: dict[str, bool] = self.__dict__.setdefault("_asgi_async_views", {})
         answer = known.get(endpoint)
         if answer is None:
@@ -333,20 +462,110 @@ class ASGIAdapter:
                 and getattr(view.view_class, "dispatch_request", None)
                 or view
             )
-        return answer
+        return answer, found
+
+    def _asgi_answer(self, environ: dict[str, t.Any], found: t.Any) -> _Answer:
+        """``wsgi_app``'s shell for ASGI: the same request path (``handle_request`` in a
+        pushed context, ``handle_exception``, the pop that tears down), answered as ASGI
+        wants it (int status, byte headers, the body or the iterable to stream) instead of
+        through ``start_response``; the route ``_asgi_route`` found is not matched again."""
+        ctx = self.request_context(environ)
+        if found is not None:
+            request = ctx.request
+            request.url_rule, request.view_args = found
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                response = self.handle_request(ctx)
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            if type(response) is tuple:  # a plain answer: what its Response would send
+                status, headers, body = response
+                if environ["REQUEST_METHOD"] == "HEAD":
+                    body = b""
+                return int(status[:3]), _headers(headers), body
+            started: list[t.Any] = []
+
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+            ) -> Callable[[bytes], None]:
+                started[:] = [status, headers]
+                return _no_write
+
+            iterable = response(environ, start_response)
+            status, headers = started
+            if isinstance(iterable, (list, tuple)):
+                return int(status[:3]), _headers(headers), b"".join(iterable)
+            return int(status[:3]), _headers(headers), iterable
+        finally:
+            preserve = environ.get(PRESERVE_CONTEXT)
+            if preserve is not None:
+                preserve(ctx)
+            else:
+                if error is not None and self.should_ignore_error(error):
+                    error = None
+                ctx.pop(error)
+            error = None  # its traceback holds this frame: no cycle left behind
 
     def _asgi_respond(
+        self,
+        environ: dict[str, t.Any],
+        found: t.Any,
+        loop: asyncio.AbstractEventLoop | None,
+        send: Send,
+        watch: _DisconnectWatch,
+    ) -> _Answer | None:
+        """Run the request path and send the response: in a worker thread (``loop`` is the
+        server's), or in a greenlet on the loop (``loop`` None: a whole answer is returned
+        for the loop's side to send, no switch back and forth)."""
+        if loop is not None:
+            serve_coroutines_on(loop)
+        if "wsgi_app" in self.__dict__ or type(self).wsgi_app is not WSGIAdapter.wsgi_app:
+            return self._asgi_respond_wsgi(environ, loop, send, watch)  # a replaced wsgi_app
+        answer = self._asgi_answer(environ, found)
+        status, headers, body = answer
+        if type(body) is bytes:
+            if loop is None:
+                return answer
+            run_coroutine(_send_whole(send, answer))
+            return None
+        try:
+            emit = _Emitter(send)
+            watch.begin()
+            started = False
+            for chunk in body:
+                if watch.gone:
+                    return None  # closing the iterable below runs the generator's finally
+                if chunk:
+                    if not started:
+                        started = True
+                        emit.start(status, headers)
+                    emit.body(chunk)
+            if not started:
+                emit.start(status, headers)
+            emit({"type": "http.response.body", "body": b""})
+            return None
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    def _asgi_respond_wsgi(
         self,
         environ: dict[str, t.Any],
         loop: asyncio.AbstractEventLoop | None,
         send: Send,
         watch: _DisconnectWatch,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """Run the request path and send the response: in a worker thread (``loop`` is the
-        server's), or in a greenlet on the loop (``loop`` None)."""
-        if loop is not None:
-            serve_coroutines_on(loop)
+    ) -> _Answer | None:
+        """``_asgi_respond`` through a replaced or wrapped ``wsgi_app`` (WSGI middleware
+        the app installed), with the WSGI calling convention in full (``write`` too)."""
         started: list[t.Any] = []
+        emit = _Emitter(send)
 
         def start_response(
             status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
@@ -356,12 +575,9 @@ class ASGIAdapter:
             started[:] = [status, headers]
             return write
 
-        def emit(message: Message) -> None:
-            run_coroutine(_sent(send, message))
-
         def write(data: bytes) -> None:  # the legacy WSGI write() callable
             start()
-            emit({"type": "http.response.body", "body": bytes(data), "more_body": True})
+            emit.body(data)
 
         sent_start: list[bool] = []
 
@@ -369,31 +585,24 @@ class ASGIAdapter:
             if not sent_start:
                 sent_start.append(True)
                 status, headers = started
-                emit(
-                    {
-                        "type": "http.response.start",
-                        "status": int(status.split(" ", 1)[0]),
-                        "headers": _headers(headers),
-                    }
-                )
+                emit.start(int(status[:3]), _headers(headers))
 
         iterable = self.wsgi_app(environ, start_response)
         try:
             if isinstance(iterable, (list, tuple)) and not sent_start:
-                # a whole answer: both messages in one go, by whoever drives this call
                 status, headers = started
-                answer = (int(status.split(" ", 1)[0]), _headers(headers), b"".join(iterable))
+                answer = (int(status[:3]), _headers(headers), b"".join(iterable))
                 if loop is None:
-                    return answer  # the loop's driver sends it: no switch back and forth
+                    return answer
                 run_coroutine(_send_whole(send, answer))
                 return None
             watch.begin()
             for chunk in iterable:
                 if watch.gone:
-                    return None  # closing the iterable below runs the generator's finally
+                    return None
                 if chunk:
                     start()
-                    emit({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+                    emit.body(chunk)
             start()
             emit({"type": "http.response.body", "body": b""})
             return None
