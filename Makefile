@@ -38,13 +38,13 @@ pytest: install system-deps
 
 test: lint typecheck pytest
 
-# everything (in-process, startup/RSS, gunicorn + wrk over loopback; ~5 min on 2 cores), then
-# the README's benchmark block is rewritten from the results
+# everything (in-process, startup/RSS; gunicorn, uvicorn and granian + wrk over loopback; ~8 min
+# on 2 cores), then the README's benchmark block is rewritten from the results
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench --loopback --readme
 	$(BIN)/python -m bench.batteries --readme
-	$(BIN)/python -m bench.asgi
+	$(BIN)/python -m bench.asgi --loopback 5
 	$(BIN)/python -m bench.api --loopback 5
 
 bench-quick: install

@@ -18,7 +18,6 @@ import asyncio
 import io
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -136,16 +135,17 @@ def loopback(seconds: int) -> dict[str, Any]:
     """Each app under uvicorn (1 worker, httptools), loaded by ``wrk -t1 -c32`` for
     ``seconds``; requests/s and p50 latency. Only 127.0.0.1 is contacted."""
     import shutil
-    import socket
-    import subprocess
     import tempfile
-    import urllib.error
-    import urllib.request
 
-    from bench.loopback import parse_wrk
+    from bench.loopback import HOST, asgi_loop, fetch, free_port, serve_and_load
 
     if shutil.which("wrk") is None:
         return {"_missing": "wrk not found (apt-get install -y wrk)"}
+
+    def check(url: str) -> str | None:
+        status, body = fetch(url, BODY, {"Content-Type": "application/json"})
+        return None if status == 200 and json.loads(body) == EXPECT else f"{status} {body[:80]!r}"
+
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         body_path = Path(tmp, "body.json")
@@ -157,38 +157,17 @@ def loopback(seconds: int) -> dict[str, Any]:
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
         for name in ("erlen", "fastapi", "litestar"):
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
+            port = free_port()
             cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.api:asgi_{name}",
-                   "--port", str(port), "--workers", "1", "--http", "httptools", "--interface", "asgi3",
-                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
-            server = subprocess.Popen(cmd)
+                   "--host", HOST, "--port", str(port), "--workers", "1", "--http", "httptools",
+                   "--loop", asgi_loop(), "--interface", "asgi3", "--log-level", "warning",
+                   "--no-access-log"]  # fmt: skip
+            url = f"http://{HOST}:{port}/items?notify=1"
             try:
-                url = f"http://127.0.0.1:{port}/items?notify=1"
-                for _ in range(100):
-                    try:
-                        req = urllib.request.Request(
-                            url, BODY, {"Content-Type": "application/json"}
-                        )
-                        with urllib.request.urlopen(req, timeout=2) as rv:
-                            if json.loads(rv.read()) != EXPECT:
-                                raise SystemExit(f"{name} answered wrongly over loopback")
-                        break
-                    except urllib.error.HTTPError as e:
-                        raise SystemExit(f"{name} answered {e.code} over loopback") from None
-                    except OSError:
-                        time.sleep(0.1)
-                proc = subprocess.run(
-                    ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                    capture_output=True,
-                    text=True,
-                )
-                out[name] = parse_wrk(proc.stdout, 200)
-                print(f"  loopback {name:10} {out[name]}", file=sys.stderr, flush=True)
-            finally:
-                server.terminate()
-                server.wait(10)
+                out[name] = serve_and_load(cmd, url, check, seconds, str(script))
+            except RuntimeError as exc:
+                out[name] = {"error": str(exc)}
+            print(f"  loopback {name:10} {out[name]}", file=sys.stderr, flush=True)
     return out
 
 
@@ -238,18 +217,20 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"\n{name}: not measured ({why})")
     loop = results.get("loopback")
     if loop and "erlen" in loop:
-        base = loop["erlen"]
+        base = loop["erlen"].get("rps") or float("nan")
         lines += [
             "",
-            "Over loopback (uvicorn, 1 worker, httptools; wrk -t1 -c32), requests/s (higher is"
-            " better); ratio = erlen's requests/s / that app's:",
+            "Over loopback (uvicorn, 1 worker, httptools, uvloop when installed; wrk -t1 -c32),"
+            " requests/s (higher is better); ratio = erlen's requests/s / that app's:",
             "",
             "| app | req/s | p50 ms | ratio |",
             "|---|---:|---:|---:|",
         ]
         for name, res in loop.items():
-            if isinstance(res, dict):
-                ratio = base["rps"] / res["rps"] if res.get("rps") else float("nan")
+            if isinstance(res, dict) and "error" in res:
+                lines.append(f"| {name} | FAIL | | {res['error'][:120]} |")
+            elif isinstance(res, dict):
+                ratio = base / res["rps"] if res.get("rps") else float("nan")
                 lines.append(
                     f"| {name} | {res['rps']:.0f} | {res.get('p50_ms') or float('nan'):.2f}"
                     f" | {ratio:.2f}× |"
@@ -271,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "api.md").write_text(text)
     (RESULTS / "api.json").write_text(json.dumps(results, indent=1))
     print(text)
-    return 0
+    failed = [
+        n for n, r in results.get("loopback", {}).items() if isinstance(r, dict) and "error" in r
+    ]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

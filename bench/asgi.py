@@ -1,14 +1,18 @@
-"""ASGI in-process benchmark: erlen's ``app.asgi_app`` beside Starlette, Litestar and Quart.
+"""ASGI benchmark: erlen beside Starlette, Litestar and Quart, in-process and over loopback.
 
 Each framework serves the same two requests, written the way its docs do (``async def``
 handlers): ``hello`` (GET /hello → text) and ``json-param`` (GET /user/42?fields=a,b, the
-route registered after 50 other dynamic routes → JSON). The apps are called directly with an
-ASGI scope, ``receive`` and ``send`` (no server, no sockets), rounds interleaved across the
-peers as in ``bench.inprocess``.
+route registered after 50 other dynamic routes → JSON). In-process, the apps are called
+directly with an ASGI scope, ``receive`` and ``send`` (no server, no sockets; erlen's
+``app.asgi_app``), rounds interleaved across the peers as in ``bench.inprocess``. With
+``--loopback SECONDS`` each app is also served by uvicorn and by granian (one worker each,
+the app object a user would name: ``uvicorn --interface asgi3 module:app``) and loaded by
+``wrk -t1 -c32`` for SECONDS per scenario on 127.0.0.1.
 
-    .venv/bin/python -m bench.asgi [--quick]
+    .venv/bin/python -m bench.asgi [--quick] [--loopback SECONDS]
 
-Results: ``bench/results/asgi.md`` (µs per request and erlen's speed-up over each peer).
+Results: ``bench/results/asgi.md`` (µs per request, requests/s and erlen's ratio over each
+peer, the issue's targets) and ``asgi.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +29,7 @@ from typing import Any
 
 from bench import inprocess
 from bench.apps import common
+from bench.loopback import HOST, asgi_loop, fetch, free_port, serve_and_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OTHER = common.OTHER_ROUTES
@@ -53,7 +59,7 @@ def _flask_like(module: str) -> Callable[[], Any]:
         for i in range(OTHER):
             app.add_url_rule(f"/item{i}/<int:id>", f"item{i}", user)
         app.add_url_rule("/user/<int:id>", "user", user)
-        return app.asgi_app if module == "erlen" else app
+        return app
 
     return build
 
@@ -98,6 +104,33 @@ PEERS: dict[str, Callable[[], Any]] = {
     "litestar": _litestar,
     "quart": _flask_like("quart"),
 }
+# The issue's targets, per layer, server and scenario: (peer, erlen's ratio must exceed / reach).
+TARGETS = [("starlette", 1.0, "gt", "above Starlette"), ("litestar", 1.0, "gt", "above Litestar"),
+           ("quart", 3.0, "ge", "≥ 3× Quart")]  # fmt: skip
+
+
+def asgi_erlen() -> Any:
+    """Factories for ``uvicorn --factory`` / ``granian --factory bench.asgi:asgi_<name>``
+    (the loopback run): the app object a user hands the server (erlen's ``Erlen`` itself)."""
+    return PEERS["erlen"]()
+
+
+def asgi_starlette() -> Any:
+    return PEERS["starlette"]()
+
+
+def asgi_litestar() -> Any:
+    return PEERS["litestar"]()
+
+
+def asgi_quart() -> Any:
+    return PEERS["quart"]()
+
+
+def _inprocess_target(name: str, app: Any) -> Any:
+    """What the in-process loop calls: erlen's ``asgi_app`` (its ``__call__`` also takes
+    WSGI's two arguments and forwards), the others' app."""
+    return app.asgi_app if name == "erlen" else app
 
 
 def _scope(path: str, query: bytes) -> dict[str, Any]:
@@ -158,7 +191,7 @@ def run(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, build in PEERS.items():
         try:
-            apps[name] = build()
+            apps[name] = _inprocess_target(name, build())
         except Exception as exc:  # a peer not installed
             out.setdefault("_missing", {})[name] = f"{type(exc).__name__}: {exc}"[:200]
     for scenario, (path, query, expect) in REQUESTS.items():
@@ -176,6 +209,95 @@ def run(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _uvicorn(target: str, port: int, loop: str) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "--factory", target, "--host", HOST,
+            "--port", str(port), "--workers", "1", "--http", "httptools", "--loop", loop,
+            "--interface", "asgi3", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+
+
+def _granian(target: str, port: int, loop: str) -> list[str]:
+    return [sys.executable, "-m", "granian", "--factory", target, "--host", HOST,
+            "--port", str(port), "--workers", "1", "--http", "1", "--loop", loop,
+            "--interface", "asgi", "--no-ws", "--log-level", "warning",
+            "--no-access-log"]  # fmt: skip
+
+
+SERVERS: dict[str, Callable[[str, int, str], list[str]]] = {
+    "uvicorn": _uvicorn,
+    "granian": _granian,
+}
+
+
+def _check(scenario: str) -> Callable[[str], str | None]:
+    """The readiness probe for ``scenario``: the live server's answer must be the expected."""
+    expect = REQUESTS[scenario][2]
+
+    def check(url: str) -> str | None:
+        status, body = fetch(url)
+        try:
+            value = json.loads(body) if isinstance(expect, dict) else body
+        except ValueError:
+            value = body
+        return None if (status, value) == (200, expect) else f"{status} {body[:80]!r}"
+
+    return check
+
+
+def loopback(seconds: int, log: Any = print) -> dict[str, Any]:
+    """Every server × scenario × peer over 127.0.0.1: ``{"config": …, "results": {server:
+    {scenario: {peer: parse_wrk's numbers or {"error": …}}}}}``. A fresh server process
+    per load; the peers taken in turn within a scenario so drift hits them alike."""
+    if shutil.which("wrk") is None:
+        return {"_missing": "wrk not found (apt-get install -y wrk)"}
+    loop = asgi_loop()
+    results: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    for server, command in SERVERS.items():
+        try:
+            __import__(server)
+        except ImportError as exc:
+            missing[server] = f"not installed ({exc})"
+            continue
+        results[server] = {}
+        for scenario, (path, query, _) in REQUESTS.items():
+            results[server][scenario] = {}
+            for peer in PEERS:
+                port = free_port()
+                url = f"http://{HOST}:{port}{path}" + (f"?{query.decode()}" if query else "")
+                cmd = command(f"bench.asgi:asgi_{peer}", port, loop)
+                try:
+                    res = serve_and_load(cmd, url, _check(scenario), seconds)
+                except RuntimeError as exc:
+                    res = {"error": str(exc)}
+                results[server][scenario][peer] = res
+                log(f"  loopback {server:8} {scenario:11} {peer:10} {_fmt(res)}")
+    config = {
+        "servers": {
+            "uvicorn": f"uvicorn 1 worker, --http httptools, --loop {loop}, --interface asgi3",
+            "granian": f"granian 1 worker, --interface asgi, --http 1, --loop {loop}, --no-ws",
+        },
+        "loop": loop,
+        "load": f"wrk -t1 -c32 -d{seconds}s --latency",
+    }
+    out: dict[str, Any] = {"config": config, "results": results}
+    if missing:
+        out["_missing"] = missing
+    return out
+
+
+def _fmt(res: dict[str, Any]) -> str:
+    if "error" in res:
+        return "FAIL " + res["error"]
+    return f"{res['rps']:8.0f} req/s  p50 {res['p50_ms']} ms  errors {res['errors']}"
+
+
+def _judge(ratio: float | None, limit: float, how: str) -> str:
+    if ratio is None:
+        return "n/a | **no**"
+    met = ratio > limit if how == "gt" else ratio >= limit
+    return f"{ratio:.2f}× | {'yes' if met else '**no**'}"
+
+
 def report(results: dict[str, Any]) -> str:
     peers = [p for p in PEERS if p != "erlen" and p in results.get("hello", {})]
     lines = [
@@ -185,24 +307,91 @@ def report(results: dict[str, Any]) -> str:
         "| scenario | erlen µs | " + " | ".join(f"vs {p}" for p in peers) + " |",
         "|---|---:|" + "---:|" * len(peers),
     ]
+    # (layer, scenario, peer) → erlen's ratio, for the targets table
+    ratios: dict[tuple[str, str, str], float | None] = {}
     for scenario in REQUESTS:
         row = results[scenario]
         ours = row["erlen"]["us"]
+        for p in peers:
+            ratios[("in-process", scenario, p)] = row[p]["us"] / ours
         cells = [f"{row[p]['us'] / ours:.2f}×" for p in peers]
         lines.append(f"| {scenario} | {ours:.1f} | " + " | ".join(cells) + " |")
+    for name, why in results.get("_missing", {}).items():
+        lines.append(f"\n{name}: not measured ({why})")
+    lines += _loopback_lines(results.get("loopback"), ratios)
+    lines += ["", "Targets (erlen's ratio over the peer, > 1× means erlen is faster):", "",
+              "| layer | scenario | target | erlen's ratio | met |", "|---|---|---|---:|:---:|"]  # fmt: skip
+    for (layer, scenario, peer), ratio in ratios.items():
+        for name, limit, how, wording in TARGETS:
+            if name == peer:
+                lines.append(f"| {layer} | {scenario} | {wording} | {_judge(ratio, limit, how)} |")
     return "\n".join(lines) + "\n"
+
+
+def _loopback_lines(
+    loop: dict[str, Any] | None, ratios: dict[tuple[str, str, str], float | None]
+) -> list[str]:
+    """The loopback table (requests/s, p50, erlen's ratio), filling ``ratios`` per server."""
+    if not loop:
+        return []
+    if "results" not in loop:
+        return ["", f"Loopback: not measured ({loop.get('_missing')})"]
+    cfg = loop["config"]
+    lines = [
+        "",
+        f"Over loopback ({cfg['load']} per scenario and app, a fresh server process each;"
+        f" {'; '.join(cfg['servers'].values())}), requests/s (higher is better), p50 latency,"
+        " and erlen's ratio (erlen's requests/s / the app's; > 1× means erlen is faster):",
+        "",
+        "| server | scenario | app | req/s | p50 ms | errors | erlen's ratio |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for server, scenarios in loop["results"].items():
+        for scenario, row in scenarios.items():
+            base = row.get("erlen", {}).get("rps")
+            for peer, res in row.items():
+                if "error" in res:
+                    lines.append(
+                        f"| {server} | {scenario} | {peer} | FAIL | | | {res['error'][:120]} |"
+                    )
+                    ratio = None
+                else:
+                    ratio = base / res["rps"] if base and res["rps"] else None
+                    shown = f"{ratio:.2f}×" if ratio is not None else "n/a"
+                    p50 = f"{res['p50_ms']:.2f}" if res.get("p50_ms") is not None else "n/a"
+                    lines.append(
+                        f"| {server} | {scenario} | {peer} | {res['rps']:,.0f} | {p50}"
+                        f" | {res['errors']} | {shown} |"
+                    )
+                if peer != "erlen":
+                    ratios[(server, scenario, peer)] = ratio
+    for server, why in loop.get("_missing", {}).items():
+        lines.append(f"\n{server}: not measured ({why})")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--loopback", type=int, default=0, metavar="SECONDS",
+                   help="also serve each app by uvicorn and granian, wrk for SECONDS each")  # fmt: skip
     args = p.parse_args(argv)
     results = run(args.quick)
+    if args.loopback:
+        results["loopback"] = loopback(args.loopback)
     text = report(results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "asgi.md").write_text(text)
+    (RESULTS / "asgi.json").write_text(json.dumps(results, indent=1))
     print(text)
-    return 0
+    failed = [
+        res
+        for scenarios in results.get("loopback", {}).get("results", {}).values()
+        for row in scenarios.values()
+        for res in row.values()
+        if "error" in res or res["errors"]
+    ]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Only 127.0.0.1 is ever contacted. Each scenario is verified over HTTP before ``wrk`` runs
 for a bounded duration; errors (socket errors, plus non-2xx/3xx except for the 404 case)
-are reported and must be 0.
+are reported and must be 0. ``serve_and_load`` is the same for any server command line (the
+ASGI benchmarks: ``bench.asgi``, ``bench.api``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from bench import REPO_ROOT
@@ -37,7 +40,8 @@ def tools_missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on at 127.0.0.1 now (the server binds it next)."""
     with socket.socket() as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
@@ -47,7 +51,7 @@ class Server:
     """A gunicorn process serving one peer's app of one kind on a free loopback port."""
 
     def __init__(self, peer: str, kind: str, workers: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "BENCH_PEER": peer, "BENCH_KIND": kind}
         cmd = [
             sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers),
@@ -237,3 +241,89 @@ def _fmt(res: dict[str, Any]) -> str:
     if "error" in res:
         return "FAIL " + res["error"]
     return f"{res['rps']:9.0f} req/s  p50 {res['p50_ms']} ms  p99 {res['p99_ms']} ms  errors {res['errors']}"
+
+
+def asgi_loop() -> str:
+    """The event loop the ASGI servers are told to use: uvloop when installed, else asyncio."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def fetch(
+    url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """One request (GET, or POST when there is a ``body``): status and body, any status.
+
+    Raises OSError while nothing listens yet."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname or HOST, u.port, timeout=5)
+    try:
+        target = u.path + (f"?{u.query}" if u.query else "")
+        conn.request("GET" if body is None else "POST", target, body, headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _tail(log: Any) -> str:
+    log.seek(0)
+    lines = log.read().decode(errors="replace").strip().splitlines()
+    return lines[-1][-300:] if lines else ""
+
+
+def serve_and_load(
+    cmd: list[str],
+    url: str,
+    check: Callable[[str], str | None],
+    seconds: int,
+    script: str | None = None,
+    connections: int = 32,
+) -> dict[str, Any]:
+    """Start the server ``cmd`` (it listens on ``url``'s port), load ``url`` with
+    ``wrk -t1 -c<connections> -d<seconds>s --latency`` (``script``: a wrk Lua file, for a
+    method or body), stop the server; ``parse_wrk``'s numbers.
+
+    ``check(url)`` is the readiness probe and must also verify the answer: it returns None
+    when the answer is right, else the problem (raised, never loaded); OSError means the
+    server is not listening yet. RuntimeError when the server exits, does not answer within
+    20 s, answers wrongly, or wrk fails."""
+    with tempfile.TemporaryFile() as log:
+        # Own session: the server's worker processes (granian's) go with it if it hangs.
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=log, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited ({proc.returncode}): {_tail(log)}")
+                try:
+                    problem = check(url)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"server did not answer in 20 s: {_tail(log)}") from None
+                    time.sleep(0.1)
+            if problem:
+                raise RuntimeError(f"wrong answer over loopback: {problem}")
+            wrk = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+            wrk += ["-s", script] if script else []
+            done = subprocess.run([*wrk, url], capture_output=True, text=True, timeout=seconds + 60)
+            res = parse_wrk(done.stdout, 200)
+            if not res["requests"]:
+                raise RuntimeError(f"wrk failed: {(done.stderr or done.stdout).strip()[:200]}")
+            return res
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            try:  # a worker the server left behind (only our session's processes)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -287,3 +287,80 @@ def test_login_required_battery_scenario_runs(column: str) -> None:
     build = batteries._columns("login-required", "", None)[column]
     loop = batteries.LOOPS["login-required"](build(), batteries.SCENARIOS["login-required"])
     assert loop(2) > 0
+
+
+@pytest.mark.parametrize("peer", ["erlen", "starlette", "litestar", "quart"])
+def test_asgi_factories_answer_both_scenarios(peer: str) -> None:
+    """The objects the loopback run hands uvicorn/granian answer the two requests (called as
+    a server would: ``app(scope, receive, send)``, erlen's ``Erlen`` itself)."""
+    import asyncio
+
+    if peer != "erlen":
+        pytest.importorskip(peer)
+    from bench import asgi
+
+    app = getattr(asgi, f"asgi_{peer}")()
+    for scenario, (path, query, expect) in asgi.REQUESTS.items():
+        status, body = asyncio.run(asgi._one(app, asgi._scope(path, query)))
+        assert status == 200, scenario
+        assert (json.loads(body) if isinstance(expect, dict) else body) == expect
+
+
+def test_asgi_report_shows_loopback_ratios_and_targets() -> None:
+    from bench import asgi
+
+    def cells(erlen: float, starlette: float, litestar: float, quart: float) -> dict[str, Any]:
+        return {"erlen": {"us": erlen}, "starlette": {"us": starlette},
+                "litestar": {"us": litestar}, "quart": {"us": quart}}  # fmt: skip
+
+    def wrk(rps: float) -> dict[str, Any]:
+        return {"rps": rps, "requests": int(rps * 5), "p50_ms": 1.5, "p99_ms": 4.0, "errors": 0}
+
+    results: dict[str, Any] = {
+        "hello": cells(20.0, 10.0, 25.0, 150.0),
+        "json-param": cells(30.0, 50.0, 35.0, 180.0),
+        "loopback": {
+            "config": {"servers": {"uvicorn": "uvicorn 1 worker"}, "loop": "uvloop",
+                       "load": "wrk -t1 -c32 -d5s --latency"},  # fmt: skip
+            "results": {
+                "uvicorn": {
+                    "hello": {"erlen": wrk(9000), "starlette": wrk(10000),
+                              "litestar": wrk(6000), "quart": wrk(3000)},  # fmt: skip
+                    "json-param": {"erlen": wrk(8000), "starlette": {"error": "server exited"},
+                                   "litestar": wrk(8000), "quart": wrk(2000)},  # fmt: skip
+                }
+            },
+        },
+    }
+    text = asgi.report(results)
+    assert "| hello | 20.0 | 0.50× | 1.25× | 7.50× |" in text
+    assert "| uvicorn | hello | erlen | 9,000 | 1.50 | 0 | 1.00× |" in text
+    assert "| uvicorn | hello | starlette | 10,000 | 1.50 | 0 | 0.90× |" in text
+    assert "| uvicorn | json-param | starlette | FAIL | | | server exited |" in text
+    assert "| in-process | hello | above Starlette | 0.50× | **no** |" in text
+    assert "| in-process | hello | ≥ 3× Quart | 7.50× | yes |" in text
+    assert "| uvicorn | hello | above Litestar | 1.50× | yes |" in text
+    assert "| uvicorn | hello | ≥ 3× Quart | 3.00× | yes |" in text  # ≥: exactly 3× is met
+    assert "| uvicorn | json-param | above Litestar | 1.00× | **no** |" in text  # >: a tie is not
+    assert "| uvicorn | json-param | above Starlette | n/a | **no** |" in text
+
+
+def test_serve_and_load_never_loads_a_wrong_or_dead_server() -> None:
+    """The readiness probe's verdict stops the run before wrk (so no wrk needed here)."""
+    from bench.loopback import HOST, fetch, free_port, serve_and_load
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", HOST]
+    url = f"http://{HOST}:{port}/nope"
+    seen: list[int] = []
+
+    def check(url: str) -> str | None:
+        status, _ = fetch(url)
+        seen.append(status)
+        return None if status == 200 else f"status {status}"
+
+    with pytest.raises(RuntimeError, match="wrong answer over loopback: status 404"):
+        serve_and_load(cmd, url, check, 1)
+    assert seen == [404]
+    with pytest.raises(RuntimeError, match="server exited"):
+        serve_and_load([sys.executable, "-c", "raise SystemExit(3)"], url, check, 1)
