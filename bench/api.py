@@ -223,17 +223,17 @@ def report(results: dict[str, Any]) -> str:
             "Over loopback (uvicorn, 1 worker, httptools, uvloop when installed; wrk -t1 -c32),"
             " requests/s (higher is better); ratio = erlen's requests/s / that app's:",
             "",
-            "| app | req/s | p50 ms | ratio |",
-            "|---|---:|---:|---:|",
+            "| app | req/s | p50 ms | server CPU µs/req | ratio |",
+            "|---|---:|---:|---:|---:|",
         ]
         for name, res in loop.items():
             if isinstance(res, dict) and "error" in res:
-                lines.append(f"| {name} | FAIL | | {res['error'][:120]} |")
+                lines.append(f"| {name} | FAIL | | | {res['error'][:120]} |")
             elif isinstance(res, dict):
                 ratio = base / res["rps"] if res.get("rps") else float("nan")
                 lines.append(
                     f"| {name} | {res['rps']:.0f} | {res.get('p50_ms') or float('nan'):.2f}"
-                    f" | {ratio:.2f}× |"
+                    f" | {res.get('server_cpu_us') or float('nan'):.1f} | {ratio:.2f}× |"
                 )
     return "\n".join(lines) + "\n"
 

@@ -288,7 +288,11 @@ def loopback(seconds: int, log: Any = print) -> dict[str, Any]:
 def _fmt(res: dict[str, Any]) -> str:
     if "error" in res:
         return "FAIL " + res["error"]
-    return f"{res['rps']:8.0f} req/s  p50 {res['p50_ms']} ms  errors {res['errors']}"
+    cpu = res.get("server_cpu_us")
+    return (
+        f"{res['rps']:8.0f} req/s  p50 {res['p50_ms']} ms  errors {res['errors']}"
+        f"  server CPU {cpu if cpu is not None else 'n/a'} µs/request"
+    )
 
 
 def _judge(ratio: float | None, limit: float, how: str) -> str:
@@ -341,10 +345,12 @@ def _loopback_lines(
         "",
         f"Over loopback ({cfg['load']} per scenario and app, a fresh server process each;"
         f" {'; '.join(cfg['servers'].values())}), requests/s (higher is better), p50 latency,"
-        " and erlen's ratio (erlen's requests/s / the app's; > 1× means erlen is faster):",
+        " and erlen's ratio (erlen's requests/s / the app's; > 1× means erlen is faster)."
+        " Server CPU: the server's processes' CPU time per request during the load (lower is"
+        " better; steadier than requests/s when the server does not get a whole core):",
         "",
-        "| server | scenario | app | req/s | p50 ms | errors | erlen's ratio |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| server | scenario | app | req/s | p50 ms | errors | server CPU µs/req | erlen's ratio |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for server, scenarios in loop["results"].items():
         for scenario, row in scenarios.items():
@@ -352,16 +358,18 @@ def _loopback_lines(
             for peer, res in row.items():
                 if "error" in res:
                     lines.append(
-                        f"| {server} | {scenario} | {peer} | FAIL | | | {res['error'][:120]} |"
+                        f"| {server} | {scenario} | {peer} | FAIL | | | | {res['error'][:120]} |"
                     )
                     ratio = None
                 else:
                     ratio = base / res["rps"] if base and res["rps"] else None
                     shown = f"{ratio:.2f}×" if ratio is not None else "n/a"
                     p50 = f"{res['p50_ms']:.2f}" if res.get("p50_ms") is not None else "n/a"
+                    cpu = res.get("server_cpu_us")
                     lines.append(
                         f"| {server} | {scenario} | {peer} | {res['rps']:,.0f} | {p50}"
-                        f" | {res['errors']} | {shown} |"
+                        f" | {res['errors']} | {'n/a' if cpu is None else f'{cpu:.1f}'}"
+                        f" | {shown} |"
                     )
                 if peer != "erlen":
                     ratios[(server, scenario, peer)] = ratio

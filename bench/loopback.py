@@ -275,6 +275,27 @@ def _tail(log: Any) -> str:
     return lines[-1][-300:] if lines else ""
 
 
+def _session_cpu(session: int) -> float | None:
+    """CPU seconds (user + system) used so far by the live processes of ``session`` (the
+    server and its workers); None where /proc cannot tell (not Linux)."""
+    total = 0
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def serve_and_load(
     cmd: list[str],
     url: str,
@@ -285,7 +306,9 @@ def serve_and_load(
 ) -> dict[str, Any]:
     """Start the server ``cmd`` (it listens on ``url``'s port), load ``url`` with
     ``wrk -t1 -c<connections> -d<seconds>s --latency`` (``script``: a wrk Lua file, for a
-    method or body), stop the server; ``parse_wrk``'s numbers.
+    method or body), stop the server; ``parse_wrk``'s numbers, and ``server_cpu_us``: the
+    server's CPU time per request during the load (its processes' user + system time; steadier
+    than requests/s on a shared machine, where the server may not get a whole core).
 
     ``check(url)`` is the readiness probe and must also verify the answer: it returns None
     when the answer is right, else the problem (raised, never loaded); OSError means the
@@ -310,10 +333,14 @@ def serve_and_load(
                 raise RuntimeError(f"wrong answer over loopback: {problem}")
             wrk = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
             wrk += ["-s", script] if script else []
+            cpu0 = _session_cpu(proc.pid)
             done = subprocess.run([*wrk, url], capture_output=True, text=True, timeout=seconds + 60)
+            cpu1 = _session_cpu(proc.pid)
             res = parse_wrk(done.stdout, 200)
             if not res["requests"]:
                 raise RuntimeError(f"wrk failed: {(done.stderr or done.stdout).strip()[:200]}")
+            if cpu0 is not None and cpu1 is not None:
+                res["server_cpu_us"] = round((cpu1 - cpu0) * 1e6 / res["requests"], 1)
             return res
         finally:
             if proc.poll() is None:

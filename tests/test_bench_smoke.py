@@ -309,34 +309,30 @@ def test_asgi_factories_answer_both_scenarios(peer: str) -> None:
 def test_asgi_report_shows_loopback_ratios_and_targets() -> None:
     from bench import asgi
 
-    def cells(erlen: float, starlette: float, litestar: float, quart: float) -> dict[str, Any]:
-        return {"erlen": {"us": erlen}, "starlette": {"us": starlette},
-                "litestar": {"us": litestar}, "quart": {"us": quart}}  # fmt: skip
+    def row(*values: Any) -> dict[str, Any]:
+        return dict(zip(("erlen", "starlette", "litestar", "quart"), values, strict=True))
 
     def wrk(rps: float) -> dict[str, Any]:
-        return {"rps": rps, "requests": int(rps * 5), "p50_ms": 1.5, "p99_ms": 4.0, "errors": 0}
+        res = {"rps": rps, "requests": int(rps * 5), "p50_ms": 1.5, "p99_ms": 4.0, "errors": 0}
+        return {**res, "server_cpu_us": 60.0}
 
+    us = [{"us": u} for u in (20.0, 10.0, 25.0, 150.0, 30.0, 50.0, 35.0, 180.0)]
+    config = {"servers": {"uvicorn": "uvicorn 1 worker"}, "load": "wrk -t1 -c32 -d5s --latency"}
+    hello = row(wrk(9000), wrk(10000), wrk(6000), wrk(3000))
+    json_param = row(wrk(8000), {"error": "server exited"}, wrk(8000), wrk(2000))
     results: dict[str, Any] = {
-        "hello": cells(20.0, 10.0, 25.0, 150.0),
-        "json-param": cells(30.0, 50.0, 35.0, 180.0),
+        "hello": row(*us[:4]),
+        "json-param": row(*us[4:]),
         "loopback": {
-            "config": {"servers": {"uvicorn": "uvicorn 1 worker"}, "loop": "uvloop",
-                       "load": "wrk -t1 -c32 -d5s --latency"},  # fmt: skip
-            "results": {
-                "uvicorn": {
-                    "hello": {"erlen": wrk(9000), "starlette": wrk(10000),
-                              "litestar": wrk(6000), "quart": wrk(3000)},  # fmt: skip
-                    "json-param": {"erlen": wrk(8000), "starlette": {"error": "server exited"},
-                                   "litestar": wrk(8000), "quart": wrk(2000)},  # fmt: skip
-                }
-            },
+            "config": config,
+            "results": {"uvicorn": {"hello": hello, "json-param": json_param}},
         },
     }
     text = asgi.report(results)
     assert "| hello | 20.0 | 0.50× | 1.25× | 7.50× |" in text
-    assert "| uvicorn | hello | erlen | 9,000 | 1.50 | 0 | 1.00× |" in text
-    assert "| uvicorn | hello | starlette | 10,000 | 1.50 | 0 | 0.90× |" in text
-    assert "| uvicorn | json-param | starlette | FAIL | | | server exited |" in text
+    assert "| uvicorn | hello | erlen | 9,000 | 1.50 | 0 | 60.0 | 1.00× |" in text
+    assert "| uvicorn | hello | starlette | 10,000 | 1.50 | 0 | 60.0 | 0.90× |" in text
+    assert "| uvicorn | json-param | starlette | FAIL | | | | server exited |" in text
     assert "| in-process | hello | above Starlette | 0.50× | **no** |" in text
     assert "| in-process | hello | ≥ 3× Quart | 7.50× | yes |" in text
     assert "| uvicorn | hello | above Litestar | 1.50× | yes |" in text
@@ -364,3 +360,11 @@ def test_serve_and_load_never_loads_a_wrong_or_dead_server() -> None:
     assert seen == [404]
     with pytest.raises(RuntimeError, match="server exited"):
         serve_and_load([sys.executable, "-c", "raise SystemExit(3)"], url, check, 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_session_cpu_counts_this_session() -> None:
+    from bench.loopback import _session_cpu
+
+    used = _session_cpu(os.getsid(0))
+    assert used is not None and used >= 0
