@@ -295,11 +295,17 @@ def _fmt(res: dict[str, Any]) -> str:
     )
 
 
-def _judge(ratio: float | None, limit: float, how: str) -> str:
+Ratios = dict[tuple[str, str, str], tuple[float | None, float | None]]
+
+
+def _judge(ratios: tuple[float | None, float | None], limit: float, how: str) -> str:
+    """The target's cells: erlen's ratio, the server-CPU one beside it (loopback), met."""
+    ratio, by_cpu = ratios
+    cpu = "" if by_cpu is None else f"{by_cpu:.2f}×"
     if ratio is None:
-        return "n/a | **no**"
+        return f"n/a | {cpu} | **no**"
     met = ratio > limit if how == "gt" else ratio >= limit
-    return f"{ratio:.2f}× | {'yes' if met else '**no**'}"
+    return f"{ratio:.2f}× | {cpu} | {'yes' if met else '**no**'}"
 
 
 def report(results: dict[str, Any]) -> str:
@@ -311,30 +317,31 @@ def report(results: dict[str, Any]) -> str:
         "| scenario | erlen µs | " + " | ".join(f"vs {p}" for p in peers) + " |",
         "|---|---:|" + "---:|" * len(peers),
     ]
-    # (layer, scenario, peer) → erlen's ratio, for the targets table
-    ratios: dict[tuple[str, str, str], float | None] = {}
+    # (layer, scenario, peer) → erlen's ratios (time or req/s; server CPU), for the targets
+    ratios: Ratios = {}
     for scenario in REQUESTS:
         row = results[scenario]
         ours = row["erlen"]["us"]
         for p in peers:
-            ratios[("in-process", scenario, p)] = row[p]["us"] / ours
+            ratios[("in-process", scenario, p)] = (row[p]["us"] / ours, None)
         cells = [f"{row[p]['us'] / ours:.2f}×" for p in peers]
         lines.append(f"| {scenario} | {ours:.1f} | " + " | ".join(cells) + " |")
     for name, why in results.get("_missing", {}).items():
         lines.append(f"\n{name}: not measured ({why})")
     lines += _loopback_lines(results.get("loopback"), ratios)
-    lines += ["", "Targets (erlen's ratio over the peer, > 1× means erlen is faster):", "",
-              "| layer | scenario | target | erlen's ratio | met |", "|---|---|---|---:|:---:|"]  # fmt: skip
-    for (layer, scenario, peer), ratio in ratios.items():
+    lines += ["", "Targets (erlen's ratio over the peer, > 1× means erlen is faster; judged on"
+              " in-process time and on loopback requests/s; beside them, over loopback, the"
+              " ratio of server CPU per request, peer's / erlen's):", "",
+              "| layer | scenario | target | erlen's ratio | by server CPU | met |",
+              "|---|---|---|---:|---:|:---:|"]  # fmt: skip
+    for (layer, scenario, peer), pair in ratios.items():
         for name, limit, how, wording in TARGETS:
             if name == peer:
-                lines.append(f"| {layer} | {scenario} | {wording} | {_judge(ratio, limit, how)} |")
+                lines.append(f"| {layer} | {scenario} | {wording} | {_judge(pair, limit, how)} |")
     return "\n".join(lines) + "\n"
 
 
-def _loopback_lines(
-    loop: dict[str, Any] | None, ratios: dict[tuple[str, str, str], float | None]
-) -> list[str]:
+def _loopback_lines(loop: dict[str, Any] | None, ratios: Ratios) -> list[str]:
     """The loopback table (requests/s, p50, erlen's ratio), filling ``ratios`` per server."""
     if not loop:
         return []
@@ -355,7 +362,9 @@ def _loopback_lines(
     for server, scenarios in loop["results"].items():
         for scenario, row in scenarios.items():
             base = row.get("erlen", {}).get("rps")
+            base_cpu = row.get("erlen", {}).get("server_cpu_us")
             for peer, res in row.items():
+                by_cpu = None
                 if "error" in res:
                     lines.append(
                         f"| {server} | {scenario} | {peer} | FAIL | | | | {res['error'][:120]} |"
@@ -363,6 +372,8 @@ def _loopback_lines(
                     ratio = None
                 else:
                     ratio = base / res["rps"] if base and res["rps"] else None
+                    if base_cpu and res.get("server_cpu_us"):
+                        by_cpu = res["server_cpu_us"] / base_cpu
                     shown = f"{ratio:.2f}×" if ratio is not None else "n/a"
                     p50 = f"{res['p50_ms']:.2f}" if res.get("p50_ms") is not None else "n/a"
                     cpu = res.get("server_cpu_us")
@@ -372,7 +383,7 @@ def _loopback_lines(
                         f" | {shown} |"
                     )
                 if peer != "erlen":
-                    ratios[(server, scenario, peer)] = ratio
+                    ratios[(server, scenario, peer)] = (ratio, by_cpu)
     for server, why in loop.get("_missing", {}).items():
         lines.append(f"\n{server}: not measured ({why})")
     return lines
