@@ -553,3 +553,39 @@ def test_async_views_run_on_the_loop_thread_and_sync_views_in_workers(app: Erlen
     assert run(go()) == ("async /a", "sync")
     assert seen["/a"] == seen["/a hook"] == "MainThread"
     assert seen["/s"].startswith("erlen-asgi") and seen["/s hook"] == seen["/s"]
+
+
+def test_wsgi_middleware_wrapping_wsgi_app_also_applies_under_asgi(app: Erlen) -> None:
+    """``app.wsgi_app = Middleware(app.wsgi_app)``: the ASGI adapter calls the wrapped one,
+    for whole answers, streamed ones and the legacy ``write()`` callable."""
+
+    @app.get("/whole")
+    async def whole() -> str:
+        return "whole"
+
+    @app.get("/streamed")
+    def streamed() -> Any:
+        return app.response_class(iter(["a", "b"]), mimetype="text/plain")
+
+    inner = app.wsgi_app
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        def tagged(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, ("X-Middleware", "yes")], exc_info)
+
+        if environ["PATH_INFO"] == "/legacy":
+            write = start_response("200 OK", [("Content-Type", "text/plain")])
+            write(b"written ")
+            return [b"then returned"]
+        return inner(environ, tagged)
+
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+
+    async def go() -> Any:
+        async with client(app) as c:
+            return [await c.get(p) for p in ("/whole", "/streamed", "/legacy")]
+
+    whole_rv, streamed_rv, legacy = run(go())
+    assert (whole_rv.text, whole_rv.headers["x-middleware"]) == ("whole", "yes")
+    assert (streamed_rv.text, streamed_rv.headers["x-middleware"]) == ("ab", "yes")
+    assert (legacy.status_code, legacy.text) == (200, "written then returned")

@@ -226,7 +226,7 @@ class _DisconnectWatch:
             self.task = loop.create_task(self._watch())
 
     async def _watch(self) -> None:
-        # an empty body may not have been received yet: its http.request comes first
+        # a server may send further (empty) http.request messages before the disconnect
         while (await self._receive())["type"] != "http.disconnect":
             pass
         self.gone = True
@@ -278,21 +278,51 @@ def _no_write(data: bytes) -> None:
 
 
 class _Emitter:
-    """Sends ASGI messages from the request path's side (a worker thread or greenlet)."""
+    """Sends a response's ASGI messages from the request path's side (a worker thread or
+    greenlet): ``http.response.start`` once, before the first body message."""
 
-    __slots__ = ("_send",)
+    __slots__ = ("_send", "headers", "started", "status")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(
+        self, send: Send, status: int = 0, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         self._send = send
+        self.status = status
+        self.headers = headers
+        self.started = False
 
     def __call__(self, message: Message) -> None:
         run_coroutine(_sent(self._send, message))
 
-    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        self({"type": "http.response.start", "status": status, "headers": headers})
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self({"type": "http.response.start", "status": self.status, "headers": self.headers})
 
     def body(self, chunk: bytes) -> None:
+        self.start()
         self({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+
+    def end(self) -> None:
+        self.start()
+        self({"type": "http.response.body", "body": b""})
+
+
+def _stream(body: Iterable[bytes], watch: _DisconnectWatch, emit: _Emitter) -> None:
+    """Send a streamed body chunk by chunk until it ends or the client leaves; then close it
+    (a generator's ``finally`` runs)."""
+    try:
+        watch.begin()
+        for chunk in body:
+            if watch.gone:
+                return
+            if chunk:
+                emit.body(chunk)
+        emit.end()
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 class ASGIAdapter:
@@ -534,26 +564,8 @@ class ASGIAdapter:
                 return answer
             run_coroutine(_send_whole(send, answer))
             return None
-        try:
-            emit = _Emitter(send)
-            watch.begin()
-            started = False
-            for chunk in body:
-                if watch.gone:
-                    return None  # closing the iterable below runs the generator's finally
-                if chunk:
-                    if not started:
-                        started = True
-                        emit.start(status, headers)
-                    emit.body(chunk)
-            if not started:
-                emit.start(status, headers)
-            emit({"type": "http.response.body", "body": b""})
-            return None
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+        _stream(body, watch, _Emitter(send, status, headers))
+        return None
 
     def _asgi_respond_wsgi(
         self,
@@ -564,52 +576,25 @@ class ASGIAdapter:
     ) -> _Answer | None:
         """``_asgi_respond`` through a replaced or wrapped ``wsgi_app`` (WSGI middleware
         the app installed), with the WSGI calling convention in full (``write`` too)."""
-        started: list[t.Any] = []
         emit = _Emitter(send)
 
         def start_response(
             status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
         ) -> Callable[[bytes], None]:
-            if exc_info is not None and started:
+            if exc_info is not None and emit.headers is not None:
                 raise exc_info[1].with_traceback(exc_info[2])
-            started[:] = [status, headers]
-            return write
-
-        def write(data: bytes) -> None:  # the legacy WSGI write() callable
-            start()
-            emit.body(data)
-
-        sent_start: list[bool] = []
-
-        def start() -> None:
-            if not sent_start:
-                sent_start.append(True)
-                status, headers = started
-                emit.start(int(status[:3]), _headers(headers))
+            emit.status, emit.headers = int(status[:3]), _headers(headers)
+            return emit.body  # the legacy WSGI write() callable
 
         iterable = self.wsgi_app(environ, start_response)
-        try:
-            if isinstance(iterable, (list, tuple)) and not sent_start:
-                status, headers = started
-                answer = (int(status[:3]), _headers(headers), b"".join(iterable))
-                if loop is None:
-                    return answer
-                run_coroutine(_send_whole(send, answer))
-                return None
-            watch.begin()
-            for chunk in iterable:
-                if watch.gone:
-                    return None
-                if chunk:
-                    start()
-                    emit.body(chunk)
-            start()
-            emit({"type": "http.response.body", "body": b""})
+        if isinstance(iterable, (list, tuple)) and not emit.started:
+            answer = (emit.status, emit.headers or [], b"".join(iterable))
+            if loop is None:
+                return answer
+            run_coroutine(_send_whole(send, answer))
             return None
-        finally:
-            close = getattr(iterable, "close", None)
-            if close is not None:
-                close()
+        _stream(iterable, watch, emit)
+        return None
 
     async def _asgi_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Match the handshake to a websocket rule and run its handler on the loop."""
