@@ -184,7 +184,7 @@ async def serve(
 ) -> None:
     """One ASGI websocket connection: match the handshake to a websocket rule, run the hooks
     and the handler on the loop inside a request context (``request``, ``g``, ``session``)."""
-    from . import _EMPTY_BODY, _environ, _set_body
+    from .environ import EMPTY_BODY, build_environ, set_body
 
     headers = list(scope.get("headers", ()))
     names = {name.lower() for name, _value in headers}
@@ -194,8 +194,8 @@ async def serve(
         headers.append((b"connection", b"upgrade"))
     http_scope = {**scope, "method": "GET", "headers": headers}
     http_scope["scheme"] = "https" if scope.get("scheme", "ws") == "wss" else "http"
-    environ = _environ(http_scope)[0]
-    _set_body(environ, _EMPTY_BODY, 0)
+    environ = build_environ(http_scope)[0]
+    set_body(environ, EMPTY_BODY, 0)
     ctx = app.request_context(environ)
     ctx.push()
     token = None
