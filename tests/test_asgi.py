@@ -350,6 +350,11 @@ _SERVED = textwrap.dedent(
     def upload():
         return str(len(request.files["f"].read()))
 
+    @app.post("/count")
+    async def count():
+        sizes = [len(chunk) async for chunk in request.stream]
+        return {"bytes": sum(sizes), "chunks": len(sizes) > 1}
+
     @app.websocket("/ws")
     async def ws():
         while True:
@@ -383,6 +388,10 @@ def test_real_asgi_servers_serve_the_app(
     files = {"f": ("a.bin", b"\0" * 300_000)}
     posted = httpx.post(f"http://127.0.0.1:{port}/upload", files=files, timeout=10)
     assert (posted.status_code, posted.text) == (200, "300000")
+    # a long body streamed to an async view as it arrives (chunked: no Content-Length)
+    parts = (b"x" * 65536 for _ in range(48))
+    counted = httpx.post(f"http://127.0.0.1:{port}/count", content=parts, timeout=10)
+    assert counted.json() == {"bytes": 48 * 65536, "chunks": True}, proc.output()
     from websockets.sync.client import connect  # a real WebSocket client, the real server
 
     with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as conn:

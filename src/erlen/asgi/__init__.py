@@ -23,9 +23,11 @@ import typing as t
 from collections.abc import Callable, Iterable
 
 from ..app.coroutines import run_coroutine, run_in_greenlet, serve_coroutines_on
+from ..http.formparser import DEFAULT_MAX_FORM_MEMORY_SIZE
 from ..wsgi import PRESERVE_CONTEXT, WSGIAdapter
 from .environ import (
     EMPTY_BODY,
+    SPOOL_MEMORY,
     Disconnected,
     Message,
     Receive,
@@ -34,6 +36,7 @@ from .environ import (
     build_environ,
     read_body,
     set_body,
+    set_streamed_body,
 )
 
 if t.TYPE_CHECKING:  # imported when the first ASGI request comes: WSGI apps never load them
@@ -248,27 +251,33 @@ class ASGIAdapter:
     async def _asgi_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         environ, declared = build_environ(scope)
         message = await receive()
-        body: t.IO[bytes]
+        body: t.Any
+        is_async, found = self._asgi_route(environ)
         if message.get("more_body") or message.get("body"):
             limit = self.config.get("MAX_CONTENT_LENGTH")
             read = None
             if limit is None or declared is None or declared <= limit:
+                # an async view reads a long body as it arrives (decision 027)
+                stream_past = self._stream_past() if is_async else None
                 try:
-                    read = await read_body(message, receive, limit)
+                    read = await read_body(message, receive, limit, stream_past)
                 except Disconnected:
                     return
             if read is None:
                 await self._asgi_too_large(scope, send, limit)
                 return
             body, length = read
+            if length is None:
+                set_streamed_body(environ, body, declared)
+            else:
+                set_body(environ, body, length)
         elif message["type"] == "http.disconnect":
             return
         else:
-            body, length = EMPTY_BODY, 0  # the usual GET: one empty http.request message
-        set_body(environ, body, length)
+            body = EMPTY_BODY  # the usual GET: one empty http.request message
+            set_body(environ, body, 0)
         watch = _DisconnectWatch(receive)
         try:
-            is_async, found = self._asgi_route(environ)
             if is_async:
                 # an async view: the request path on the loop, no thread hop
                 answer = await run_in_greenlet(
@@ -294,6 +303,12 @@ class ASGIAdapter:
                 watch.cancel()
             if body is not EMPTY_BODY:
                 body.close()
+
+    def _stream_past(self) -> int:
+        """The body size past which an async view's body is streamed, not read first: the
+        form memory limit (Flask's MAX_FORM_MEMORY_SIZE), at most ``SPOOL_MEMORY``."""
+        memory = self.config.get("MAX_FORM_MEMORY_SIZE", DEFAULT_MAX_FORM_MEMORY_SIZE)
+        return min(memory, SPOOL_MEMORY) if memory is not None else SPOOL_MEMORY
 
     async def _asgi_too_large(self, scope: Scope, send: Send, limit: int | None) -> None:
         self.logger.warning(

@@ -10,6 +10,9 @@ import tempfile
 import typing as t
 from collections.abc import Awaitable, Callable, MutableMapping
 
+from ..app.coroutines import run_coroutine
+from ..exceptions import ClientDisconnected
+
 Scope = MutableMapping[str, t.Any]
 Message = MutableMapping[str, t.Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -41,6 +44,66 @@ EMPTY_BODY: t.Any = _NoBody()
 
 class Disconnected(Exception):
     """The client went away while the request body was being read."""
+
+
+class ReceiveStream:
+    """``wsgi.input`` for a body still arriving when an ``async def`` view starts: read past
+    the form memory limit, the rest is received as the view reads it (``async for chunk in
+    request.stream``, ``await request.stream``), never spooled. A sync read (``request.form``,
+    ``get_json()`` in the async view) suspends the view's greenlet while the loop waits for
+    the next ``http.request`` message: the loop serves other requests meanwhile."""
+
+    __slots__ = ("_buffer", "_more", "_receive")
+
+    def __init__(self, receive: Receive, head: bytes, more: bool) -> None:
+        self._receive = receive
+        self._buffer = head
+        self._more = more
+
+    async def _pull(self, size: int) -> None:
+        """Receive until ``size`` bytes are buffered (all of the body when negative)."""
+        while self._more and (size < 0 or len(self._buffer) < size):
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._more = False
+                raise ClientDisconnected("The client went away while sending the body.")
+            self._buffer += message.get("body", b"")
+            self._more = message.get("more_body", False)
+            if size > 0 and self._buffer:
+                return  # a short read is allowed: hand over what came
+
+    def _take(self, size: int) -> bytes:
+        buffer = self._buffer
+        if size < 0 or size >= len(buffer):
+            self._buffer = b""
+            return buffer
+        self._buffer = buffer[size:]
+        return buffer[:size]
+
+    async def read_async(self, size: int = -1) -> bytes:
+        if self._more and (size < 0 or not self._buffer):
+            await self._pull(size)
+        return self._take(size)
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
+        if self._more and (size < 0 or not self._buffer):
+            run_coroutine(self._pull(size))
+        return self._take(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
+        while True:
+            end = self._buffer.find(b"\n") + 1
+            if end or not self._more or 0 <= size <= len(self._buffer):
+                break
+            run_coroutine(self._pull(len(self._buffer) + 1))
+        if end and (size < 0 or end <= size):
+            size = end
+        return self._take(size)
+
+    def close(self) -> None:
+        self._buffer = b""
 
 
 #: The environ keys every ASGI request shares (copied, then the request's own are set).
@@ -125,12 +188,24 @@ def set_body(environ: dict[str, t.Any], body: t.IO[bytes], length: int) -> None:
         environ["CONTENT_LENGTH"] = str(length)
 
 
+def set_streamed_body(environ: dict[str, t.Any], body: ReceiveStream, declared: int | None) -> None:
+    """A body the view reads as it arrives: its Content-Length when declared, else ended by
+    the server's last message (``wsgi.input_terminated``; MAX_CONTENT_LENGTH still applies
+    as it is read)."""
+    environ["wsgi.input"] = body
+    environ["wsgi.input_terminated"] = True
+    if declared:  # 0: no framing header, yet a body came (an in-process caller): unknown
+        environ["CONTENT_LENGTH"] = str(declared)
+
+
 async def read_body(
-    message: Message, receive: Receive, limit: int | None
-) -> tuple[t.IO[bytes], int] | None:
+    message: Message, receive: Receive, limit: int | None, stream_past: int | None = None
+) -> tuple[t.Any, int | None] | None:
     """The whole request body (its first message already received) and its length; None
     when it is over ``limit``. In memory up to ``SPOOL_MEMORY``, then in a temporary file
-    (closed by the caller after the response)."""
+    (closed by the caller after the response). With ``stream_past`` (an async view's form
+    memory limit), a body longer than that is not read on: a :class:`ReceiveStream` holding
+    what came so far is returned, with the length None."""
     if message["type"] == "http.disconnect":
         raise Disconnected
     chunk = message.get("body", b"")
@@ -154,6 +229,8 @@ async def read_body(
             body.write(chunk)
         if not more:
             break
+        if stream_past is not None and size > stream_past and isinstance(body, io.BytesIO):
+            return ReceiveStream(receive, body.getvalue(), True), None
         message = await receive()
         if message["type"] == "http.disconnect":
             body.close()

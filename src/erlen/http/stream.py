@@ -16,7 +16,7 @@ client's 400, not the app's 500 (see ``_input_error``).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import IO, Any
 
 from ..exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
@@ -195,6 +195,38 @@ class LimitedStream(io.RawIOBase):
             if not line:
                 return
             yield line
+
+    # -- async reading (an ASGI server's body, read as it arrives) -----------
+    async def read_async(self, size: int = -1) -> bytes:
+        """``read`` for async code: awaits the next part of the body under ASGI (without
+        blocking the loop); a plain ``read`` of the input otherwise."""
+        if self._eof:
+            return b""
+        if size < 0:
+            return b"".join([chunk async for chunk in self])
+        want = self._want(size)
+        if want <= 0:
+            return b""
+        read_async = getattr(self._source, "read_async", None)
+        try:
+            data = await read_async(want) if read_async is not None else self._source.read(want)
+        except Exception as e:
+            self._eof = True
+            raise _input_error(e) from e
+        self._account(len(data), want)
+        return data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        """``async for chunk in request.stream``: the body in the pieces it arrives in."""
+        while True:
+            chunk = await self.read_async(CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        """``await request.stream``: the rest of the body."""
+        return self.read_async().__await__()
 
 
 def get_content_length(environ: Mapping[str, Any]) -> int | None:
