@@ -130,10 +130,14 @@ def test_form_and_files_work_in_an_async_view_on_a_streamed_body(app: Erlen) -> 
     boundary = "erlenboundary"
     payload = b"\x00\xff" * 1_000_000  # 2 MB file part
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nada\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nada\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     chunks = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)]
     headers = [
         (b"host", b"t"),
