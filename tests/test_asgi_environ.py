@@ -183,3 +183,38 @@ def test_async_iteration_and_await_also_work_under_wsgi(app: Erlen) -> None:
     assert client.post("/await", data=data).json["sha"] == hashlib.sha256(data).hexdigest()
     sizes = client.post("/chunks", data=io.BytesIO(data)).json["sizes"]
     assert sum(sizes) == 300_000
+
+
+def _get(app: Erlen, headers: list[Any], body: bytes) -> tuple[int, bytes, int]:
+    """A GET through ``asgi_app`` whose receive counts its calls."""
+    calls = [0]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        calls[0] += 1
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = _scope("/echo", "GET", headers)
+    run(app.asgi_app(scope, receive, send))
+    status, answer = _answer(sent)
+    return status, answer, calls[0]
+
+
+def test_a_get_without_framing_headers_is_answered_without_awaiting_receive() -> None:
+    app = Erlen(__name__)
+    app.get("/echo")(lambda: request.get_data())
+    # RFC 9112 6.3: no Content-Length, no Transfer-Encoding: no body, nothing to receive
+    assert _get(app, [(b"host", b"t")], b"") == (200, b"", 0)
+    # a GET that declares a body still has it read
+    declared = [(b"host", b"t"), (b"content-length", b"5")]
+    assert _get(app, declared, b"hello") == (200, b"hello", 1)
+
+
+def test_a_post_without_framing_headers_still_has_its_body_read() -> None:
+    app = Erlen(__name__)
+    app.post("/up")(lambda: request.get_data())
+    sent, pulled = run(_post(app, "/up", [b"in-process ", b"caller"]))
+    assert _answer(sent) == (200, b"in-process caller")
