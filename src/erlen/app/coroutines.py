@@ -120,7 +120,10 @@ async def run_in_greenlet(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
     more than a small request).
     """
     worker = _Worker or _worker_class()
-    idle: list[t.Any] = _local.__dict__.setdefault("idle_greenlets", [])
+    try:
+        idle: list[t.Any] = _local.idle_greenlets
+    except AttributeError:
+        idle = _local.idle_greenlets = []
     runner = idle.pop() if idle else worker(_greenlet_worker)
     runner.gr_context = contextvars.copy_context()
     value = runner.switch(func, args)

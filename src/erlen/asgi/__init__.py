@@ -229,30 +229,10 @@ class ASGIAdapter:
 
     async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 application; wrap this (not ``__call__``) with ASGI middleware."""
-        kind = scope["type"]
-        if kind == "http":
-            await self._asgi_http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._asgi_lifespan(receive, send)
-        elif kind == "websocket":
-            await self._asgi_websocket(scope, receive, send)
-        else:
-            raise ValueError(f"erlen cannot serve ASGI scope type {kind!r}")
-
-    def _executor(self) -> ThreadPoolExecutor:
-        executor = self._asgi_executor
-        if executor is None:
-            with self._asgi_lock:
-                executor = self._asgi_executor
-                if executor is None:
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    threads = self.config.get("ASGI_THREADS") or DEFAULT_THREADS
-                    executor = ThreadPoolExecutor(int(threads), thread_name_prefix="erlen-asgi")
-                    self._asgi_executor = executor
-        return executor
-
-    async def _asgi_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._asgi_other(scope, receive, send)
+            return
+        # an HTTP request, served in this frame (no coroutine per step of the hot path)
         environ, declared = build_environ(scope)
         if declared == 0 and environ["REQUEST_METHOD"] in _BODILESS:
             # RFC 9112 6.3: an HTTP/1 request with neither Content-Length nor
@@ -293,8 +273,12 @@ class ASGIAdapter:
                 answer = await run_in_greenlet(
                     self._asgi_respond, environ, found, None, send, watch
                 )
-                if answer is not None:
-                    await _send_whole(send, answer)
+                if answer is not None:  # a whole answer: sent from here, no extra frame
+                    status, headers, data = answer
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": data})
             else:
                 loop = watch.loop = _running_loop()
                 context = contextvars.copy_context()
@@ -313,6 +297,28 @@ class ASGIAdapter:
                 watch.cancel()
             if body is not EMPTY_BODY:
                 body.close()
+
+    async def _asgi_other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._asgi_lifespan(receive, send)
+        elif kind == "websocket":
+            await self._asgi_websocket(scope, receive, send)
+        else:
+            raise ValueError(f"erlen cannot serve ASGI scope type {kind!r}")
+
+    def _executor(self) -> ThreadPoolExecutor:
+        executor = self._asgi_executor
+        if executor is None:
+            with self._asgi_lock:
+                executor = self._asgi_executor
+                if executor is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    threads = self.config.get("ASGI_THREADS") or DEFAULT_THREADS
+                    executor = ThreadPoolExecutor(int(threads), thread_name_prefix="erlen-asgi")
+                    self._asgi_executor = executor
+        return executor
 
     def _stream_past(self) -> int:
         """The body size past which an async view's body is streamed, not read first: the
@@ -363,7 +369,9 @@ class ASGIAdapter:
             found = None  # the request path's own matching decides (host checks)
         if not _HAVE_GREENLET:
             return False, found
-        known: dict[str, bool] = self.__dict__.setdefault("_asgi_async_views", {})
+        known: dict[str, bool] | None = self.__dict__.get("_asgi_async_views")
+        if known is None:
+            known = self.__dict__["_asgi_async_views"] = {}
         answer = known.get(endpoint)
         if answer is None:
             import inspect
