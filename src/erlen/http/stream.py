@@ -200,6 +200,9 @@ class LimitedStream(io.RawIOBase):
     async def read_async(self, size: int = -1) -> bytes:
         """``read`` for async code: awaits the next part of the body under ASGI (without
         blocking the loop); a plain ``read`` of the input otherwise."""
+        read_async = getattr(self._source, "read_async", None)
+        if read_async is None:  # a WSGI input: nothing to await
+            return self.read(size)
         if self._eof:
             return b""
         if size < 0:
@@ -207,9 +210,8 @@ class LimitedStream(io.RawIOBase):
         want = self._want(size)
         if want <= 0:
             return b""
-        read_async = getattr(self._source, "read_async", None)
         try:
-            data = await read_async(want) if read_async is not None else self._source.read(want)
+            data = await read_async(want)
         except Exception as e:
             self._eof = True
             raise _input_error(e) from e
